@@ -1,0 +1,183 @@
+#include "helper_client.hpp"
+
+#include "fd.hpp"
+#include "sys.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <fcntl.h>
+#include <poll.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+
+#ifndef NSJV_HELPER_PATH
+#error "NSJV_HELPER_PATH must be set by the build"
+#endif
+#ifndef NSJV_POLICY_PATH
+#error "NSJV_POLICY_PATH must be set by the build"
+#endif
+
+namespace nsjv::helper {
+
+namespace {
+
+bool ipv4(const std::string& s)
+{
+    in_addr a{};
+    return inet_pton(AF_INET, s.c_str(), &a) == 1;
+}
+
+bool ifname(const std::string& s)
+{
+    if (s.empty() || s.size() >= 16)
+        return false;
+    for (char c : s)
+        if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+            return false;
+    return true;
+}
+
+// Checks made before running it, so the user hears what is wrong with the
+// installation rather than a bare EPERM from inside.
+bool installed(Failure& f)
+{
+    struct stat st {};
+    struct statvfs vfs {};
+    const std::string path = NSJV_HELPER_PATH;
+
+    if (stat(path.c_str(), &st) < 0) {
+        f.message = "cannot use the helper '" + path + "': " + sys::why(errno);
+        f.hint = "install nsjail-vpn as root ('meson install') so the helper is setuid root, or run "
+                 "with --net none";
+        return false;
+    }
+    if (st.st_uid != 0 || !(st.st_mode & S_ISUID)) {
+        f.message = "cannot use the helper '" + path + "': it is not setuid root";
+        f.hint = "as root: chown root:root '" + path + "' && chmod 4755 '" + path + "'";
+        return false;
+    }
+    if (statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_NOSUID)) {
+        f.message = "cannot use the helper '" + path + "': its file system is mounted nosuid";
+        f.hint = "install it on a file system without nosuid (meson setup --prefix=/usr/local)";
+        return false;
+    }
+    return true;
+}
+
+void explain(int status, const std::string& said, Failure& f)
+{
+    const std::string policy = NSJV_POLICY_PATH;
+
+    f.message = "the helper refused to connect the sandbox: " +
+                (said.empty() ? "exit status " + std::to_string(status) : said);
+    switch (status) {
+    case 3:
+        f.hint = "ask your administrator to allow you in '" + policy + "' (allow-user " +
+                 "or allow-group; see nsjail-vpn-helper(8)), or run with --net none";
+        break;
+    case 5:
+        f.hint = "the address pool in '" + policy + "' is full or overlaps the host's networks; "
+                 "see nsjail-vpn-helper(8)";
+        break;
+    case 2:
+    case 4:
+        f.hint = "the launcher and the helper do not match: reinstall nsjail-vpn";
+        break;
+    default:
+        break;
+    }
+}
+
+} // namespace
+
+Result<Lease> parse_lease(std::string_view line)
+{
+    std::istringstream in{std::string(line)};
+    std::string version, extra;
+    Lease l;
+
+    if (!(in >> version >> l.host_if >> l.host_addr >> l.sandbox_addr >> l.prefixlen >>
+          l.sandbox_if) ||
+        (in >> extra))
+        return fail("unexpected answer from the helper: '" + std::string(line) + "'");
+    if (version != "v1")
+        return fail("helper speaks protocol '" + version + "', this launcher v1");
+    if (!ifname(l.host_if) || !ifname(l.sandbox_if) || !ipv4(l.host_addr) ||
+        !ipv4(l.sandbox_addr) || l.prefixlen < 16 || l.prefixlen > 31)
+        return fail("malformed answer from the helper: '" + std::string(line) + "'");
+    return l;
+}
+
+Result<Lease> attach(int netns_fd, Failure& f)
+{
+    int out[2], err[2];
+
+    if (!installed(f))
+        return fail(f.message);
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+        f.message = "cannot run the helper: " + sys::why(errno);
+        return fail(f.message);
+    }
+    UniqueFd out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]);
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        // Only 0-3 cross into the setuid program; the helper closes the rest anyway.
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull < 0 ||
+            !sys::place_fds({{devnull, 0}, {out_w.get(), 1}, {err_w.get(), 2}, {netns_fd, 3}}))
+            _exit(1);
+        sys::reset_signals();
+        char* const argv[] = {const_cast<char*>("nsjail-vpn-helper"),
+                              const_cast<char*>("attach"), nullptr};
+        char* const envp[] = {nullptr};
+        execve(NSJV_HELPER_PATH, argv, envp);
+        _exit(1);
+    }
+    if (pid < 0) {
+        f.message = "cannot run the helper: " + sys::why(errno);
+        return fail(f.message);
+    }
+    out_w.reset();
+    err_w.reset();
+
+    // The helper prints one short line on each; read both to the end.
+    std::string said_out, said_err;
+    pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+    for (int open_fds = 2; open_fds > 0;) {
+        if (poll(fds, 2, -1) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents)
+                continue;
+            char buf[512];
+            ssize_t n = read(fds[i].fd, buf, sizeof buf);
+            if (n <= 0) {
+                fds[i].fd = -1;
+                open_fds--;
+            } else if ((i ? said_err : said_out).size() < 4096) {
+                (i ? said_err : said_out).append(buf, static_cast<size_t>(n));
+            }
+        }
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+
+    while (!said_err.empty() && said_err.back() == '\n')
+        said_err.pop_back();
+    if (said_err.rfind("nsjail-vpn-helper: ", 0) == 0)
+        said_err = said_err.substr(19);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f);
+        return fail(f.message);
+    }
+    auto lease = parse_lease(said_out.substr(0, said_out.find('\n')));
+    if (!lease)
+        f.message = lease.error();
+    return lease;
+}
+
+} // namespace nsjv::helper

@@ -1,0 +1,116 @@
+// nsjail-vpn: run one application in a sandbox whose only network is a VPN tunnel.
+#include "context.hpp"
+#include "dns.hpp"
+#include "log.hpp"
+#include "openvpn_client.hpp"
+#include "prepare.hpp"
+#include "sandbox.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstring>
+
+namespace {
+
+using namespace nsjv;
+
+// Parses the command line into ctx.options; returns an exit code to stop with,
+// or -1 to go on. CLI11 throws: this is the edge where that ends.
+int parse(int argc, char** argv, Options& opt)
+{
+    CLI::App app{"Run COMMAND as you, in a sandbox whose only network is a VPN tunnel "
+                 "(--vpn), the host's network through NAT (--net nat), or none (--net none).",
+                 "nsjail-vpn"};
+    std::string net, vpn;
+    bool verbose = false, quiet = false;
+
+    app.set_version_flag("--version", NSJV_VERSION);
+    app.add_option("--vpn", vpn, "OpenVPN client configuration (.ovpn) for the app's only network")
+        ->type_name("FILE");
+    app.add_option("--net", net, "'none': only loopback; 'nat': the host's network through NAT")
+        ->type_name("none|nat");
+    app.add_option("--dns", opt.dns, "DNS server for the sandbox (repeatable; overrides the VPN's)")
+        ->type_name("ADDR");
+    app.add_option("--connect-timeout", opt.connect_timeout,
+                   "seconds to wait for the VPN to connect (default 30)")
+        ->type_name("SECONDS");
+    app.add_flag("-v,--verbose", verbose, "show each step and the VPN client's log");
+    app.add_flag("-q,--quiet", quiet, "show errors only");
+    app.add_option("command", opt.command, "the app and its arguments")->type_name("COMMAND...");
+    // Everything from the first positional argument on belongs to COMMAND, so
+    // `nsjail-vpn --net none ls -l` does not read -l as ours.
+    app.prefix_command();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0)
+            return app.exit(e);
+        log::error("%s", e.what());
+        log::hint("see 'nsjail-vpn --help'");
+        return exit_failure;
+    }
+    for (auto& extra : app.remaining())
+        opt.command.push_back(extra);
+    log::set_level(quiet ? log::Level::quiet : verbose ? log::Level::verbose : log::Level::normal);
+
+    if (!vpn.empty() && !net.empty()) {
+        log::error("use either --vpn FILE or --net %s, not both", net.c_str());
+        return exit_failure;
+    }
+    if (vpn.empty() && net.empty()) {
+        log::error("no network chosen for the sandbox");
+        log::hint("pass --vpn FILE.ovpn to use a VPN, --net nat for the host's network, or "
+                  "--net none for no network");
+        return exit_failure;
+    }
+    if (!vpn.empty()) {
+        opt.net = Net::vpn;
+        opt.vpn_file = vpn;
+    } else if (net == "none" || net == "nat") {
+        opt.net = net == "none" ? Net::none : Net::nat;
+    } else {
+        log::error("unknown network '%s' for --net", net.c_str());
+        log::hint("use --net none, --net nat, or --vpn FILE.ovpn");
+        return exit_failure;
+    }
+    for (const auto& d : opt.dns) {
+        if (!dns::valid_server(d)) {
+            log::error("not an IP address for --dns: '%s'", d.c_str());
+            return exit_failure;
+        }
+    }
+    if (!opt.dns.empty() && opt.net == Net::none) {
+        log::error("--dns has no use with --net none: the sandbox has no network");
+        return exit_failure;
+    }
+    if (opt.connect_timeout < 1 || opt.connect_timeout > 3600) {
+        log::error("--connect-timeout must be between 1 and 3600 seconds, not %d",
+                   opt.connect_timeout);
+        return exit_failure;
+    }
+    if (opt.command.empty()) {
+        log::error("no COMMAND to run in the sandbox");
+        log::hint("for example: nsjail-vpn --vpn work.ovpn -- firefox --no-remote -P vpn");
+        return exit_failure;
+    }
+    return -1;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    // OpenVPN runs this program as its route-up hook, inside the sandbox.
+    if (argc == 2 && strcmp(argv[1], openvpn::hook_argument) == 0)
+        return openvpn::hook_main();
+
+    Context ctx;
+    if (int code = parse(argc, argv, ctx.options); code >= 0)
+        return code;
+    if (auto ok = prepare(ctx); !ok) {
+        log::error("%s", ok.error().c_str());
+        return exit_failure;
+    }
+    return sandbox::run(ctx);
+}

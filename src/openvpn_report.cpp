@@ -1,0 +1,104 @@
+#include "openvpn_report.hpp"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+namespace nsjv::openvpn {
+
+namespace {
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Parses "dns_server_<n>_address_<m>" into (n, m).
+bool dns_server_key(const std::string& key, long& n, long& m)
+{
+    return sscanf(key.c_str(), "dns_server_%ld_address_%ld", &n, &m) == 2;
+}
+
+void add_foreign_option(const std::string& value, Report& r)
+{
+    std::istringstream in(value);
+    std::string opt, kind, arg;
+    in >> opt >> kind >> arg;
+    if (opt != "dhcp-option" || arg.empty())
+        return;
+    if (kind == "DNS" || kind == "DNS6") {
+        if (dns::valid_server(arg))
+            r.dns.dhcp_option.push_back(arg);
+        else
+            r.warnings.push_back("ignoring pushed DNS server '" + arg + "': not an IP address");
+    } else if (kind == "DOMAIN" || kind == "DOMAIN-SEARCH") {
+        if (std::find(r.dns.search.begin(), r.dns.search.end(), arg) == r.dns.search.end())
+            r.dns.search.push_back(arg);
+    }
+}
+
+} // namespace
+
+bool report_variable(const std::string& key)
+{
+    return starts_with(key, "foreign_option_") || starts_with(key, "dns_") ||
+           starts_with(key, "ifconfig_") || starts_with(key, "trusted_") ||
+           starts_with(key, "route_") || key == "dev" || key == "tun_mtu" || key == "proto_1" ||
+           key == "script_type";
+}
+
+Report parse_report(const std::vector<std::string>& env)
+{
+    Report r;
+    std::map<long, std::string> foreign;               // keep the pushed order
+    std::map<std::pair<long, long>, std::string> dns;  // (priority, index) -> address
+    std::map<std::pair<long, long>, std::string> dns_ports;
+    std::map<long, std::string> search;
+
+    for (const auto& kv : env) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos)
+            continue;
+        std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+        long n = 0, m = 0;
+        if (key == "dev")
+            r.device = value;
+        else if (key == "ifconfig_local")
+            r.local = value;
+        else if (key == "ifconfig_ipv6_local")
+            r.local6 = value;
+        else if (key == "trusted_ip")
+            r.server = value;
+        else if (key == "trusted_port")
+            r.server_port = value;
+        else if (key == "proto_1")
+            r.proto = value;
+        else if (sscanf(key.c_str(), "foreign_option_%ld", &n) == 1)
+            foreign[n] = value;
+        else if (dns_server_key(key, n, m))
+            dns[{n, m}] = value;
+        else if (sscanf(key.c_str(), "dns_server_%ld_port_%ld", &n, &m) == 2 && value != "53")
+            dns_ports[{n, m}] = value;
+        else if (sscanf(key.c_str(), "dns_search_domain_%ld", &n) == 1)
+            search[n] = value;
+    }
+    for (const auto& [n, value] : foreign)
+        add_foreign_option(value, r);
+    for (const auto& [key, address] : dns) {
+        if (dns_ports.count(key)) {
+            r.warnings.push_back("ignoring pushed DNS server '" + address +
+                                 "': resolv.conf cannot name port " + dns_ports[key]);
+            continue;
+        }
+        if (dns::valid_server(address))
+            r.dns.dns_option.push_back(address);
+        else
+            r.warnings.push_back("ignoring pushed DNS server '" + address + "': not an IP address");
+    }
+    if (!search.empty()) {
+        // The 2.6 'dns' option replaces dhcp-option DOMAIN when present.
+        r.dns.search.clear();
+        for (const auto& [n, d] : search)
+            r.dns.search.push_back(d);
+    }
+    return r;
+}
+
+} // namespace nsjv::openvpn

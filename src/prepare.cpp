@@ -1,0 +1,163 @@
+#include "prepare.hpp"
+
+#include "log.hpp"
+#include "sys.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/stat.h>
+#include <termios.h>
+
+namespace nsjv {
+
+namespace {
+
+std::vector<std::string> resolve(const std::string& host, std::string& why)
+{
+    addrinfo hints{};
+    addrinfo* res = nullptr;
+    std::vector<std::string> out;
+
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_DGRAM;
+    if (int err = getaddrinfo(host.c_str(), nullptr, &hints, &res); err != 0) {
+        why = gai_strerror(err);
+        return out;
+    }
+    for (auto* ai = res; ai; ai = ai->ai_next) {
+        char buf[INET_ADDRSTRLEN];
+        auto* sin = reinterpret_cast<sockaddr_in*>(ai->ai_addr);
+        inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+        if (std::find(out.begin(), out.end(), buf) == out.end())
+            out.emplace_back(buf);
+    }
+    freeaddrinfo(res);
+    return out;
+}
+
+std::string find_openvpn()
+{
+    std::string path = getenv("PATH") ? getenv("PATH") : "";
+    // Unprivileged users' PATH often lacks the sbin directories OpenVPN lives in.
+    path += ":/usr/sbin:/sbin";
+    for (size_t pos = 0; pos <= path.size();) {
+        size_t end = path.find(':', pos);
+        std::string dir = path.substr(pos, end == std::string::npos ? end : end - pos);
+        pos = end == std::string::npos ? path.size() + 1 : end + 1;
+        std::string candidate = (dir.empty() ? "." : dir) + "/openvpn";
+        if (!dir.empty() && dir[0] == '/' && access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+    }
+    return "";
+}
+
+// Reads one line from the terminal; echo off for secrets.
+Result<std::string> ask(int tty, const std::string& prompt, bool secret)
+{
+    termios saved{};
+    bool restore = secret && tcgetattr(tty, &saved) == 0;
+    if (restore) {
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        tcsetattr(tty, TCSAFLUSH, &quiet);
+    }
+    (void)!write(tty, prompt.data(), prompt.size());
+    std::string line;
+    char c;
+    ssize_t n;
+    while ((n = read(tty, &c, 1)) == 1 && c != '\n')
+        line += c;
+    if (restore) {
+        tcsetattr(tty, TCSAFLUSH, &saved);
+        (void)!write(tty, "\n", 1);
+    }
+    if (n != 1)
+        return fail("no answer on the terminal");
+    return line;
+}
+
+Result<bool> ask_secrets(Context& ctx)
+{
+    const auto& plan = ctx.plan;
+    if (!plan.ask_credentials && !plan.ask_passphrase)
+        return true;
+    UniqueFd tty(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+    if (!tty)
+        return fail(std::string("the VPN asks for ") +
+                    (plan.ask_credentials ? "a user name and password" : "a key passphrase") +
+                    " but there is no terminal to ask on");
+    if (plan.ask_credentials) {
+        auto user = ask(tty.get(), "VPN user name: ", false);
+        if (!user)
+            return fail(user.error());
+        auto password = ask(tty.get(), "VPN password: ", true);
+        if (!password)
+            return fail(password.error());
+        // In memory only: the client reads it through its inherited fd.
+        ctx.credentials = sys::memfd("nsjail-vpn-auth", *user + "\n" + *password + "\n");
+    }
+    if (plan.ask_passphrase) {
+        auto pass = ask(tty.get(), "Private key passphrase: ", true);
+        if (!pass)
+            return fail(pass.error());
+        ctx.passphrase = sys::memfd("nsjail-vpn-askpass", *pass + "\n");
+    }
+    return true;
+}
+
+Result<bool> prepare_vpn(Context& ctx)
+{
+    const std::string& file = ctx.options.vpn_file;
+    char real[PATH_MAX];
+    struct stat st {};
+
+    if (!realpath(file.c_str(), real) || stat(real, &st) < 0)
+        return fail("cannot read the VPN configuration '" + file + "': " + sys::why(errno));
+    if (!S_ISREG(st.st_mode))
+        return fail("cannot read the VPN configuration '" + file + "': not a regular file");
+    auto text = sys::read_file(real);
+    if (!text)
+        return fail("cannot read the VPN configuration '" + file + "': " + sys::why(errno));
+
+    std::string directory = real;
+    directory = directory.substr(0, directory.rfind('/'));
+    if (directory.empty())
+        directory = "/";
+    auto plan = openvpn::plan(*text, directory, resolve);
+    if (!plan)
+        return fail("cannot use the VPN configuration '" + file + "': " + plan.error());
+    ctx.plan = std::move(*plan);
+    for (const auto& n : ctx.plan.notices)
+        log::notice("%s", n.c_str());
+
+    ctx.openvpn_path = find_openvpn();
+    if (ctx.openvpn_path.empty())
+        return fail("cannot find 'openvpn' in PATH, /usr/sbin or /sbin: install OpenVPN "
+                    "(Debian: apt install openvpn)");
+    ssize_t n = readlink("/proc/self/exe", real, sizeof real - 1);
+    if (n <= 0)
+        return fail("cannot find this program's own path: " + sys::why(errno));
+    ctx.self_path.assign(real, static_cast<size_t>(n));
+    ctx.config = sys::memfd("nsjail-vpn-config", ctx.plan.config);
+    if (!ctx.config)
+        return fail("cannot hold the VPN configuration in memory: " + sys::why(errno));
+    return ask_secrets(ctx);
+}
+
+} // namespace
+
+Result<bool> prepare(Context& ctx)
+{
+    ctx.host_resolv_conf = sys::read_file("/etc/resolv.conf").value_or("");
+    ctx.host_resolv_upstream = sys::read_file("/run/systemd/resolve/resolv.conf").value_or("");
+    ctx.host_nsswitch = sys::read_file("/etc/nsswitch.conf").value_or("");
+    if (ctx.options.net == Net::vpn)
+        return prepare_vpn(ctx);
+    return true;
+}
+
+} // namespace nsjv

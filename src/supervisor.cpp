@@ -1,0 +1,445 @@
+#include "supervisor.hpp"
+
+#include "caps.hpp"
+#include "channel.hpp"
+#include "dns.hpp"
+#include "helper_client.hpp"
+#include "log.hpp"
+#include "mounts.hpp"
+#include "netlink.hpp"
+#include "openvpn_client.hpp"
+#include "openvpn_report.hpp"
+#include "sys.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+namespace nsjv::supervisor {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct State {
+    Context& ctx;
+    int control;
+    UniqueFd signals;
+    UniqueFd outer, inner;  // network namespaces; inner only with --vpn
+    std::optional<openvpn::Client> vpn;
+    pid_t app = -1;
+    Clock::time_point started = Clock::now();
+};
+
+[[noreturn]] void finish(State& s, const std::string& report)
+{
+    channel::send(s.control, report);
+    // Our exit ends the PID namespace: the kernel kills the VPN client and anything
+    // the app left behind before the launcher can reap us.
+    _exit(0);
+}
+
+[[noreturn]] void failed(State& s, const std::string& message, const std::string& hint = "")
+{
+    log::error("%s", message.c_str());
+    if (!hint.empty())
+        log::hint("%s", hint.c_str());
+    finish(s, "fail " + std::to_string(exit_failure));
+}
+
+UniqueFd block_signals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (int sig : forwarded)
+        sigaddset(&set, sig);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+}
+
+// Turns IPv6 off in the current network namespace before any interface but lo
+// exists: an interface that comes up would otherwise get an fe80:: address.
+int disable_ipv6()
+{
+    for (const char* conf : {"all", "default", "lo"}) {
+        std::string path = std::string("/proc/sys/net/ipv6/conf/") + conf + "/disable_ipv6";
+        if (int err = sys::write_file(path, "1"); err < 0 && err != -ENOENT)
+            return err;
+    }
+    return 0;
+}
+
+Result<bool> setup_namespace(const char* which)
+{
+    if (int err = disable_ipv6(); err < 0)
+        return fail(std::string("cannot disable IPv6 in the ") + which + " namespace: " +
+                    sys::why(err));
+    auto nl = netlink::Socket::open();
+    if (!nl)
+        return fail("cannot open netlink: " + nl.error());
+    if (int err = nl->set_up("lo"); err < 0)
+        return fail("cannot bring 'lo' up: " + netlink::why(err));
+    return true;
+}
+
+// INNER is a second network namespace of the same user namespace: creating it
+// and coming back to OUTER needs no privilege beyond the one we hold.
+Result<bool> make_inner(State& s)
+{
+    if (unshare(CLONE_NEWNET) < 0)
+        return fail("cannot create the app's network namespace: " + sys::why(errno));
+    s.inner.reset(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    auto ok = setup_namespace("app's");
+    if (setns(s.outer.get(), CLONE_NEWNET) < 0)
+        return fail("cannot return to the VPN client's namespace: " + sys::why(errno));
+    return ok;
+}
+
+// Runs f() inside INNER (sysctl files belong to the namespace of who opens them).
+template <class F> auto in_inner(State& s, F f)
+{
+    setns(s.inner.get(), CLONE_NEWNET);
+    auto r = f();
+    setns(s.outer.get(), CLONE_NEWNET);
+    return r;
+}
+
+Result<bool> configure_uplink(const helper::Lease& lease)
+{
+    auto nl = netlink::Socket::open();
+    if (!nl)
+        return fail("cannot open netlink: " + nl.error());
+    std::string local = lease.sandbox_addr + "/" + std::to_string(lease.prefixlen);
+    if (int err = nl->add_address(lease.sandbox_if, local, ""); err < 0)
+        return fail("cannot address '" + lease.sandbox_if + "': " + netlink::why(err));
+    if (int err = nl->set_up(lease.sandbox_if); err < 0)
+        return fail("cannot bring '" + lease.sandbox_if + "' up: " + netlink::why(err));
+    netlink::Route def{AF_INET, "0.0.0.0/0", lease.host_addr, 0, 0, 0, 0, 0};
+    if (int err = nl->add_route(def, lease.sandbox_if); err < 0)
+        return fail("cannot add the default route: " + netlink::why(err));
+    return true;
+}
+
+// The launcher runs the setuid helper on our OUTER namespace; we get its lease.
+void attach_uplink(State& s)
+{
+    channel::send(s.control, "need-uplink");
+    auto answer = channel::receive(s.control);
+    if (!answer)
+        _exit(exit_failure);
+    if (answer->rfind("lease ", 0) != 0)
+        finish(s, "fail " + std::to_string(exit_failure));  // the launcher said why
+    auto lease = helper::parse_lease(answer->substr(6));
+    if (!lease)
+        failed(s, lease.error());
+    if (auto ok = configure_uplink(*lease); !ok)
+        failed(s, "cannot configure the sandbox's uplink: " + ok.error());
+    log::debug("uplink %s: %s/%d via %s (host side %s)", lease->sandbox_if.c_str(),
+               lease->sandbox_addr.c_str(), lease->prefixlen, lease->host_addr.c_str(),
+               lease->host_if.c_str());
+}
+
+// Captures the tunnel OpenVPN configured in OUTER, moves it into INNER and gives it
+// back its addresses, routes and MTU there: the same capture-and-move serves a full
+// tunnel and a split one, whatever the server pushed.
+Result<netlink::Tunnel> move_tunnel(State& s, const std::string& device)
+{
+    auto outer_nl = netlink::Socket::open();
+    if (!outer_nl)
+        return fail(outer_nl.error());
+    auto tunnel = outer_nl->capture(device);
+    if (!tunnel)
+        return fail(tunnel.error());
+    if (int err = outer_nl->move(device, s.inner.get()); err < 0)
+        return fail("cannot move '" + device + "' into the app's namespace: " + netlink::why(err));
+
+    auto replayed = in_inner(s, [&]() -> Result<bool> {
+        if (tunnel->has_ipv6()) {
+            std::string path = "/proc/sys/net/ipv6/conf/" + device + "/disable_ipv6";
+            if (int err = sys::write_file(path, "0"); err < 0)
+                return fail("cannot enable IPv6 on '" + device + "': " + sys::why(err));
+        }
+        auto nl = netlink::Socket::open();
+        if (!nl)
+            return fail(nl.error());
+        return nl->replay(*tunnel);
+    });
+    if (!replayed)
+        return fail(replayed.error());
+    return tunnel;
+}
+
+// Waits for the route-up report; the client, the launcher and the clock can each end it.
+openvpn::Report wait_for_tunnel(State& s)
+{
+    auto& c = *s.vpn;
+    auto deadline = s.started + std::chrono::seconds(s.ctx.options.connect_timeout);
+
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            kill(c.pid, SIGKILL);
+            failed(s, "no VPN connection within " + std::to_string(s.ctx.options.connect_timeout) +
+                          " s" + (c.failure.empty() ? "" : ": " + c.failure),
+                   "check that the server in '" + s.ctx.options.vpn_file +
+                       "' is reachable, or raise --connect-timeout; -v shows the client's log");
+        }
+        pollfd fds[4] = {{s.signals.get(), POLLIN, 0},
+                         {s.control, POLLIN, 0},
+                         {c.log.get(), POLLIN, 0},
+                         {c.hook.get(), POLLIN, 0}};
+        if (poll(fds, 4, static_cast<int>(left.count())) < 0 && errno != EINTR)
+            failed(s, "poll: " + sys::why(errno));
+        if (fds[1].revents)
+            _exit(exit_failure);  // the launcher is gone
+        if (fds[2].revents)
+            openvpn::drain_log(c);
+        if (fds[0].revents) {
+            signalfd_siginfo si{};
+            while (read(s.signals.get(), &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo != SIGCHLD) {
+                    // Interrupted while connecting: nothing to pass on yet, so stop.
+                    kill(c.pid, SIGTERM);
+                    finish(s, "status signal " + std::to_string(si.ssi_signo));
+                }
+                int status = 0;
+                if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
+                    openvpn::drain_log(c);
+                    std::string hint;
+                    std::string why = openvpn::explain_exit(c, status, hint);
+                    failed(s, why, hint);
+                }
+            }
+        }
+        if (fds[3].revents) {
+            auto msg = channel::receive(c.hook.get());
+            if (!msg)
+                continue;
+            std::vector<std::string> env;
+            for (size_t pos = 0; pos < msg->size();) {
+                size_t end = msg->find('\0', pos);
+                env.push_back(msg->substr(pos, end - pos));
+                pos = end == std::string::npos ? msg->size() : end + 1;
+            }
+            return openvpn::parse_report(env);
+        }
+    }
+}
+
+dns::Choice connect_vpn(State& s)
+{
+    auto client = openvpn::start(s.ctx);
+    if (!client)
+        failed(s, client.error());
+    s.vpn = std::move(*client);
+
+    const auto& first = s.ctx.plan.endpoints.front();
+    log::progress("connecting to VPN %s%s%s ...", first.host.c_str(),
+                  first.host == first.address ? "" : " at ", first.host == first.address ? "" :
+                  first.address.c_str());
+
+    openvpn::Report report = wait_for_tunnel(s);
+    for (const auto& w : report.warnings)
+        log::warning("%s", w.c_str());
+    auto tunnel = move_tunnel(s, report.device.empty() ? openvpn::tunnel_name : report.device);
+    if (!tunnel) {
+        channel::send(s.vpn->hook.get(), "fail");
+        failed(s, "cannot hand the tunnel to the app: " + tunnel.error());
+    }
+    channel::send(s.vpn->hook.get(), "ok");
+
+    auto choice = dns::choose(s.ctx.options.dns, report.dns);
+    if (!choice)
+        failed(s, "no DNS server for the sandbox: " + choice.error(),
+               "pass --dns ADDR with a resolver reachable through the tunnel");
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.started);
+    std::string servers;
+    for (const auto& d : choice->servers)
+        servers += (servers.empty() ? "" : ", ") + d;
+    log::progress("connected: %s via %s, DNS %s, %.1f s", report.local.c_str(),
+                  report.server.c_str(), servers.c_str(), static_cast<double>(ms.count()) / 1000);
+    return *choice;
+}
+
+dns::Choice choose_dns(State& s)
+{
+    switch (s.ctx.options.net) {
+    case Net::vpn:
+        return connect_vpn(s);
+    case Net::nat: {
+        auto choice = dns::choose_host(s.ctx.options.dns, s.ctx.host_resolv_conf,
+                                       s.ctx.host_resolv_upstream);
+        if (!choice)
+            failed(s, "no DNS server for the sandbox: " + choice.error(),
+                   "pass --dns ADDR with a resolver reachable from the host's network");
+        return *choice;
+    }
+    case Net::none:
+        break;
+    }
+    return dns::Choice{{}, {}, "none: the sandbox has no network"};
+}
+
+// Finds COMMAND the way a shell does: a directory of PATH we may not search is
+// skipped, not reported (execvp() would turn it into EACCES), so a missing command
+// is "not found" (127) and one that exists but cannot run is 126.
+std::string find_command(const std::string& name, int& err)
+{
+    err = ENOENT;
+    if (name.find('/') != std::string::npos)
+        return name;
+    const char* env = getenv("PATH");
+    std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
+    for (size_t pos = 0; pos <= path.size();) {
+        size_t end = path.find(':', pos);
+        std::string dir = path.substr(pos, end == std::string::npos ? end : end - pos);
+        pos = end == std::string::npos ? path.size() + 1 : end + 1;
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+        struct stat st {};
+        if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(candidate.c_str(), X_OK) == 0)
+                return candidate;
+            err = EACCES;
+        }
+    }
+    return "";
+}
+
+[[noreturn]] void exec_app(State& s, int error_pipe)
+{
+    const auto& cmd = s.ctx.options.command;
+    std::vector<char*> argv;
+    for (const auto& a : cmd)
+        argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+
+    int err = 0;
+    if (s.inner && setns(s.inner.get(), CLONE_NEWNET) < 0)
+        err = errno;
+    sys::reset_signals();
+    if (!err && caps::drop_all() < 0)
+        err = errno;
+    std::string program;
+    if (!err && !(program = find_command(cmd.front(), err)).empty()) {
+        execv(program.c_str(), argv.data());
+        err = errno;
+    }
+    (void)!write(error_pipe, &err, sizeof err);
+    _exit(exit_not_found);
+}
+
+void start_app(State& s)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        failed(s, "cannot start the app: " + sys::why(errno));
+    UniqueFd r(p[0]), w(p[1]);
+
+    s.app = fork();
+    if (s.app == 0)
+        exec_app(s, w.get());
+    if (s.app < 0)
+        failed(s, "cannot start the app: " + sys::why(errno));
+    w.reset();
+
+    int err = 0;
+    if (read(r.get(), &err, sizeof err) == sizeof err) {
+        const std::string& name = s.ctx.options.command.front();
+        log::error("cannot run '%s': %s", name.c_str(),
+                   err == ENOENT ? "command not found" : sys::why(err).c_str());
+        waitpid(s.app, nullptr, 0);
+        finish(s, "status exit " +
+                      std::to_string(err == ENOENT ? exit_not_found : exit_cannot_execute));
+    }
+}
+
+// After the app started: pass signals on, keep the VPN client's log drained, and
+// report the app's end. A VPN client that dies leaves the app offline, never on
+// another path: INNER has no route but the tunnel.
+[[noreturn]] void supervise(State& s)
+{
+    for (;;) {
+        pollfd fds[3] = {{s.signals.get(), POLLIN, 0},
+                         {s.control, POLLIN, 0},
+                         {s.vpn ? s.vpn->log.get() : -1, POLLIN, 0}};
+        if (poll(fds, 3, -1) < 0 && errno != EINTR)
+            _exit(exit_failure);
+        if (fds[1].revents)
+            _exit(exit_failure);
+        if (fds[2].revents && !openvpn::drain_log(*s.vpn))
+            s.vpn->log.reset();
+
+        signalfd_siginfo si{};
+        while (read(s.signals.get(), &si, sizeof si) == sizeof si) {
+            // A terminal's signals reach the app directly (same process group); only
+            // signals sent to the launcher by kill(2) come here to be passed on.
+            if (si.ssi_signo != SIGCHLD) {
+                if (si.ssi_code != SI_KERNEL)
+                    kill(s.app, static_cast<int>(si.ssi_signo));
+                continue;
+            }
+            int status = 0;
+            pid_t pid;
+            while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+                if (pid == s.app && WIFSIGNALED(status))
+                    finish(s, "status signal " + std::to_string(WTERMSIG(status)));
+                if (pid == s.app)
+                    finish(s, "status exit " + std::to_string(WEXITSTATUS(status)));
+                if (s.vpn && pid == s.vpn->pid)
+                    log::warning("the VPN client exited; the app is offline until it ends");
+            }
+        }
+    }
+}
+
+} // namespace
+
+void run(Context& ctx, UniqueFd control)
+{
+    State s{ctx, control.get(), block_signals(), {}, {}, {}, -1, Clock::now()};
+
+    // The launcher writes our uid/gid maps, then says "go"; until then we hold no
+    // usable identity in the new user namespace.
+    auto go = channel::receive(s.control);
+    if (!go || *go != "go")
+        _exit(exit_failure);
+    // Die with the launcher, even on SIGKILL. Set after the maps are written (a
+    // credential change would clear it), then check the launcher did not die first.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pollfd alive{s.control, POLLIN, 0};
+    if (poll(&alive, 1, 0) > 0 && (alive.revents & (POLLHUP | POLLERR)))
+        _exit(exit_failure);
+
+    if (auto ok = mounts::make_private_with_proc(); !ok)
+        failed(s, ok.error(), sys::userns_hint());
+    s.outer.reset(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (auto ok = setup_namespace("sandbox's"); !ok)
+        failed(s, ok.error());
+    if (ctx.options.net == Net::vpn)
+        if (auto ok = make_inner(s); !ok)
+            failed(s, ok.error());
+    if (ctx.options.net != Net::none)
+        attach_uplink(s);
+
+    dns::Choice choice = choose_dns(s);
+    mounts::EtcFiles etc{dns::render_resolv_conf(choice), dns::render_nsswitch(ctx.host_nsswitch)};
+    if (auto ok = mounts::overlay_etc(etc); !ok)
+        failed(s, ok.error());
+    if (auto ok = mounts::hide_host_resolvers(); !ok)
+        failed(s, ok.error());
+
+    start_app(s);
+    channel::send(s.control, "started");
+    supervise(s);
+}
+
+} // namespace nsjv::supervisor

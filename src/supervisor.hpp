@@ -1,0 +1,19 @@
+// PID 1 of the sandbox. It builds the network namespaces, starts the VPN client
+// and the app, forwards the launcher's signals, reaps, and reports the app's end.
+// It keeps CAP_NET_ADMIN in the sandbox's user namespace for its whole life and
+// never runs user code itself.
+#pragma once
+
+#include "context.hpp"
+#include "fd.hpp"
+
+#include <csignal>
+
+namespace nsjv::supervisor {
+
+// The signals the launcher passes on to the app.
+inline constexpr int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+[[noreturn]] void run(Context& ctx, UniqueFd control);
+
+} // namespace nsjv::supervisor
