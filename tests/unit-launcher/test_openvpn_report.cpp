@@ -1,0 +1,47 @@
+#include "openvpn_report.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace nsjv::openvpn;
+
+TEST_CASE("the route-up environment of OpenVPN 2.5 style pushes")
+{
+    Report r = parse_report({"dev=vpn0", "ifconfig_local=198.18.8.2", "trusted_ip=203.0.113.20",
+                             "trusted_port=1194", "foreign_option_2=dhcp-option DNS 198.18.8.53",
+                             "foreign_option_1=dhcp-option DNS 198.18.8.1",
+                             "foreign_option_3=dhcp-option DOMAIN vpn.test",
+                             "foreign_option_4=dhcp-option DNS not-an-ip", "unrelated"});
+    CHECK(r.device == "vpn0");
+    CHECK(r.local == "198.18.8.2");
+    CHECK(r.server == "203.0.113.20");
+    CHECK(r.server_port == "1194");
+    // pushed order, by the option's number, not the environment's order
+    CHECK(r.dns.dhcp_option == std::vector<std::string>{"198.18.8.1", "198.18.8.53"});
+    CHECK(r.dns.search == std::vector<std::string>{"vpn.test"});
+    CHECK(r.warnings.size() == 1);
+}
+
+TEST_CASE("OpenVPN 2.6 'dns' servers by priority, with non-standard ports skipped")
+{
+    Report r = parse_report({"dns_server_1_address_1=198.18.8.3", "dns_server_0_address_2=198.18.8.2",
+                             "dns_server_0_address_1=198.18.8.1", "dns_server_2_address_1=198.18.8.9",
+                             "dns_server_2_port_1=5353", "dns_search_domain_1=corp.test",
+                             "foreign_option_1=dhcp-option DOMAIN old.test"});
+    CHECK(r.dns.dns_option == std::vector<std::string>{"198.18.8.1", "198.18.8.2", "198.18.8.3"});
+    CHECK(r.dns.search == std::vector<std::string>{"corp.test"});
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].find("5353") != std::string::npos);
+}
+
+TEST_CASE("only the variables the supervisor needs are forwarded by the hook")
+{
+    CHECK(report_variable("foreign_option_1"));
+    CHECK(report_variable("dns_server_0_address_1"));
+    CHECK(report_variable("ifconfig_local"));
+    CHECK(report_variable("trusted_ip"));
+    CHECK(report_variable("dev"));
+    CHECK_FALSE(report_variable("HOME"));
+    CHECK_FALSE(report_variable("password"));
+    CHECK_FALSE(report_variable("common_name"));
+    CHECK_FALSE(report_variable("X509_0_CN"));
+}
