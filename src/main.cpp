@@ -14,8 +14,28 @@ namespace {
 
 using namespace nsjv;
 
-// Parses the command line into ctx.options; returns an exit code to stop with,
-// or -1 to go on. CLI11 throws: this is the edge where that ends.
+// Where our options end and COMMAND begins: at "--", or at the first argument that
+// is neither one of our options nor the value of one. COMMAND is passed on exactly
+// as written, and an unknown option before it is an error, not the app's name.
+int command_start(const CLI::App& app, int argc, char** argv)
+{
+    for (int i = 1; i < argc; i++) {
+        std::string arg = argv[i];
+        if (arg == "--")
+            return i;
+        if (arg.size() < 2 || arg[0] != '-')
+            return i;
+        if (arg.find('=') != std::string::npos)
+            continue;
+        const CLI::Option* opt = app.get_option_no_throw(arg);
+        if (opt && opt->get_expected_min() > 0)
+            i++;  // its value, even if it looks like an option
+    }
+    return argc;
+}
+
+// Parses the command line into opt; returns an exit code to stop with, or -1 to
+// go on. CLI11 throws: this is the edge where that ends.
 int parse(int argc, char** argv, Options& opt)
 {
     CLI::App app{"Run COMMAND as you, in a sandbox whose only network is a VPN tunnel "
@@ -24,22 +44,27 @@ int parse(int argc, char** argv, Options& opt)
     std::string net, vpn;
     bool verbose = false, quiet = false;
 
-    app.set_version_flag("--version", NSJV_VERSION);
+    app.footer("COMMAND [ARGS...] follows the options, or '--'; it is run exactly as written.\n"
+               "Exit status: COMMAND's; 125 nsjail-vpn failed; 126 cannot execute; 127 not found.\n"
+               "See nsjail-vpn(1).");
+    app.set_version_flag("--version", "nsjail-vpn " NSJV_VERSION);
     app.add_option("--vpn", vpn, "OpenVPN client configuration (.ovpn) for the app's only network")
         ->type_name("FILE");
     app.add_option("--net", net, "'none': only loopback; 'nat': the host's network through NAT")
         ->type_name("none|nat");
     app.add_option("--dns", opt.dns, "DNS server for the sandbox (repeatable; overrides the VPN's)")
-        ->type_name("ADDR");
+        ->type_name("ADDR")
+        ->allow_extra_args(false);
     app.add_option("--connect-timeout", opt.connect_timeout,
                    "seconds to wait for the VPN to connect (default 30)")
         ->type_name("SECONDS");
     app.add_flag("-v,--verbose", verbose, "show each step and the VPN client's log");
     app.add_flag("-q,--quiet", quiet, "show errors only");
-    app.add_option("command", opt.command, "the app and its arguments")->type_name("COMMAND...");
-    // Everything from the first positional argument on belongs to COMMAND, so
-    // `nsjail-vpn --net none ls -l` does not read -l as ours.
-    app.prefix_command();
+
+    int start = command_start(app, argc, argv);
+    for (int i = start + (start < argc && std::string(argv[start]) == "--"); i < argc; i++)
+        opt.command.emplace_back(argv[i]);
+    argc = start;
 
     try {
         app.parse(argc, argv);
@@ -50,8 +75,6 @@ int parse(int argc, char** argv, Options& opt)
         log::hint("see 'nsjail-vpn --help'");
         return exit_failure;
     }
-    for (auto& extra : app.remaining())
-        opt.command.push_back(extra);
     log::set_level(quiet ? log::Level::quiet : verbose ? log::Level::verbose : log::Level::normal);
 
     if (!vpn.empty() && !net.empty()) {

@@ -362,21 +362,41 @@ void start_app(State& s)
     }
 }
 
+// OpenVPN runs route-up again after a reconnect. With --persist-tun it kept its
+// tun, which stays in INNER with the routes it had; OpenVPN's own attempt to add
+// them again in OUTER fails harmlessly, since the device is not there. It waits
+// for its hook, so the hook must get an answer.
+// TODO: a reconnect that pushes a different address or routes keeps the old ones
+// in INNER until the app restarts; re-capturing needs the tun back in OUTER.
+void acknowledge_reconnect(State& s)
+{
+    auto msg = channel::receive(s.vpn->hook.get());
+    if (!msg) {
+        s.vpn->hook.reset();
+        return;
+    }
+    channel::send(s.vpn->hook.get(), "ok");
+    log::notice("the VPN reconnected");
+}
+
 // After the app started: pass signals on, keep the VPN client's log drained, and
 // report the app's end. A VPN client that dies leaves the app offline, never on
 // another path: INNER has no route but the tunnel.
 [[noreturn]] void supervise(State& s)
 {
     for (;;) {
-        pollfd fds[3] = {{s.signals.get(), POLLIN, 0},
+        pollfd fds[4] = {{s.signals.get(), POLLIN, 0},
                          {s.control, POLLIN, 0},
-                         {s.vpn ? s.vpn->log.get() : -1, POLLIN, 0}};
-        if (poll(fds, 3, -1) < 0 && errno != EINTR)
+                         {s.vpn ? s.vpn->log.get() : -1, POLLIN, 0},
+                         {s.vpn ? s.vpn->hook.get() : -1, POLLIN, 0}};
+        if (poll(fds, 4, -1) < 0 && errno != EINTR)
             _exit(exit_failure);
         if (fds[1].revents)
             _exit(exit_failure);
         if (fds[2].revents && !openvpn::drain_log(*s.vpn))
             s.vpn->log.reset();
+        if (fds[3].revents)
+            acknowledge_reconnect(s);
 
         signalfd_siginfo si{};
         while (read(s.signals.get(), &si, sizeof si) == sizeof si) {
