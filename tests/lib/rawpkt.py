@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Crafted packets for the isolation tests (run as root, in a test namespace).
+
+usage:
+  rawpkt.py ra IFACE PREFIX/64 [COUNT]
+      send COUNT (default 3) IPv6 router advertisements out of IFACE through an
+      AF_PACKET socket: source fe80:: derived from IFACE's MAC, to ff02::1, hop
+      limit 255, router lifetime 1800 s, one autonomous on-link prefix. This
+      works whether or not IPv6 is enabled on IFACE.
+  rawpkt.py udp SRC DST PORT [COUNT [IFACE]]
+      send COUNT (default 3) UDP datagrams with the given source address,
+      spoofed or not, through a raw IPv4 socket (IP_HDRINCL), bound to IFACE
+      when given (so the tunnel's routes cannot carry them).
+"""
+import fcntl
+import ipaddress
+import socket
+import struct
+import sys
+import time
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def mac_of(iface):
+    # SIOCGIFHWADDR asks the current network namespace; /sys/class/net would
+    # show the namespace sysfs was mounted for, which nsenter -n leaves as is.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    req = fcntl.ioctl(sock, 0x8927, struct.pack("256s", iface.encode()))
+    return req[18:24]
+
+
+def link_local(mac):
+    eui = bytes([mac[0] ^ 0x02]) + mac[1:3] + b"\xff\xfe" + mac[3:6]
+    return b"\xfe\x80" + b"\0" * 6 + eui
+
+
+def router_advertisement(mac, prefix):
+    net = ipaddress.IPv6Network(prefix)
+    src = link_local(mac)
+    dst = ipaddress.IPv6Address("ff02::1").packed
+
+    # RA: type 134, cur hop limit 64, no M/O flags, router lifetime 1800 s.
+    body = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+    body += struct.pack("!BB", 1, 1) + mac  # source link-layer address
+    body += struct.pack("!BBBBIII", 3, 4, net.prefixlen, 0xC0, 86400, 14400, 0)
+    body += net.network_address.packed
+
+    pseudo = src + dst + struct.pack("!I3xB", len(body), 58)
+    body = body[:2] + struct.pack("!H", checksum(pseudo + body)) + body[4:]
+
+    ip6 = struct.pack("!IHBB", 0x60000000, len(body), 58, 255) + src + dst
+    eth = b"\x33\x33\x00\x00\x00\x01" + mac + b"\x86\xdd"
+    return eth + ip6 + body
+
+
+def send_ra(iface, prefix, count):
+    frame = router_advertisement(mac_of(iface), prefix)
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind((iface, 0))
+    for _ in range(count):
+        sock.send(frame)
+        time.sleep(0.05)
+
+
+def send_udp(src, dst, port, count, iface=None):
+    payload = b"nsjail-vpn test datagram\n"
+    udp = struct.pack("!HHHH", 40000, port, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    if iface:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    for _ in range(count):
+        sock.sendto(ip + udp, (dst, 0))
+
+
+def main(argv):
+    if len(argv) >= 4 and argv[1] == "ra":
+        send_ra(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else 3)
+    elif len(argv) >= 5 and argv[1] == "udp":
+        send_udp(argv[2], argv[3], int(argv[4]), int(argv[5]) if len(argv) > 5 else 3,
+                 argv[6] if len(argv) > 6 else None)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,1101 @@
+# shellcheck shell=bash
+# The test bed of nsjail-vpn, shared by tests/run, tests/integration/*.sh and
+# demo/run. Source it; it defines functions and constants and runs nothing.
+#
+# Layers, each used by the next:
+#   results    tb_ok, tb_not_ok, tb_check, tb_is, tb_diag: TAP-ish lines
+#   waiting    tb_wait: poll with a deadline (never a bare sleep)
+#   guards     tb_guard_suite, tb_check_ranges, tb_netns_add: refuse to touch
+#              the machine's own namespaces
+#   processes  tb_spawn, tb_register, tb_stop, tb_stop_all: every background
+#              process by pid, checked against its start time before a signal
+#   suite      tb_isolate (re-exec in a private mount, pid and net namespace),
+#              tb_setup_suite (tmpfs /run, overlay /etc, users, tun node,
+#              build and install, policy, PKI, configs)
+#   topology   tb_begin, tb_topology_up, tb_topology_down: world, provider and
+#              laptop, with their servers
+#   product    tb_as, tb_launch, tb_run, tb_wait_exit, tb_wait_output, tb_app,
+#              tb_descendants, tb_openvpn_pid, tb_nsenter, tb_outer_curl,
+#              tb_hostlinks, tb_laptop_state
+#   instruments tb_forward_counters, tb_udp_counter, tb_ra_effect,
+#              tb_requests_after, tb_fake_sandbox (the detectors' own control)
+#   host       tb_host_snapshot, tb_host_compare (test 10)
+#
+# Files: $TB (/run/nsjv-test, a tmpfs of the suite's own mount namespace)
+# holds the install prefix, PKI copy, server and client configs, homes and
+# each test's state dir $TB_T; build-test/ (meson) and build-testbed/ (PKI
+# cache, run logs) live in the repository and are ignored by git.
+
+TB_REPO=${TB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+TB_LIB=$TB_REPO/tests/lib
+TB_FIXTURES=$TB_REPO/tests/fixtures
+TB=/run/nsjv-test
+TB_BUILD=${TB_BUILD:-$TB_REPO/build-test}
+TB_CACHE=$TB_REPO/build-testbed
+TB_PREFIX=$TB/prefix
+TB_LAUNCHER=$TB_PREFIX/bin/nsjail-vpn
+TB_HELPER=$TB_PREFIX/libexec/nsjail-vpn-helper
+TB_POLICY=$TB_PREFIX/etc/nsjail-vpn/helper.conf
+TB_PY=/usr/bin/python3
+
+# Address plan (TESTBED.md). Fake public addresses come from the two
+# documentation ranges, tunnels and the helper's pool from 198.18.0.0/15; the
+# RA test uses 2001:db8::/32. tb_check_ranges refuses to run if the machine
+# uses any of these.
+TB_RANGES=(198.51.100.0/24 203.0.113.0/24 198.18.0.0/15 2001:db8::/32)
+TB_WHOAMI=198.51.100.1
+TB_WHOAMI2=198.51.100.2
+TB_WORLD_DNS=198.51.100.53
+TB_SECRET=198.51.100.7
+TB_PROVIDER=203.0.113.20
+TB_LAPTOP=203.0.113.40
+TB_LAPTOP_GW=203.0.113.33
+TB_FULL_CLIENT=198.18.8.2
+TB_FULL_DNS=198.18.8.1
+TB_SPLIT_CLIENT=198.18.9.2
+TB_SPLIT_DNS=198.18.9.1
+TB_POOL=198.18.64.0/24
+TB_USER_PATH=/usr/local/bin:/usr/bin:/bin
+
+# Test users live only in the suite's overlay over /etc.
+TB_USER1=nsjvtest1 TB_UID1=64001
+TB_USER2=nsjvtest2 TB_UID2=64002
+TB_SUPP_GROUP=nsjvsupp TB_SUPP_GID=64100
+TB_DEMO_USER=nsjvdemo TB_DEMO_UID=64010
+TB_TEST_UIDS=("$TB_UID1" "$TB_UID2" "$TB_DEMO_UID")
+
+TB_TEST=${TB_TEST:-}
+TB_FAILS=0
+TB_COUNT=0
+
+# ---------------------------------------------------------------- results
+
+tb_log() { printf '# %s\n' "$*"; }
+
+tb_die()
+{
+    printf 'testbed: %s\n' "$*" >&2
+    exit 1
+}
+
+# Every result goes to stdout and, under the driver, to the results file
+# that tests/run counts: stray output of a command can never count as a result.
+tb_result()
+{
+    printf '%s\n' "$1"
+    if [[ -n ${TB_RESULTS:-} ]]; then
+        printf '%s\n' "$1" >>"$TB_RESULTS"
+    fi
+}
+
+tb_ok()
+{
+    TB_COUNT=$((TB_COUNT + 1))
+    tb_result "ok - ${TB_TEST:+$TB_TEST: }$*"
+}
+
+tb_not_ok()
+{
+    TB_COUNT=$((TB_COUNT + 1))
+    TB_FAILS=$((TB_FAILS + 1))
+    tb_result "not ok - ${TB_TEST:+$TB_TEST: }$*"
+}
+
+# tb_diag TEXT...: indented diagnostic lines under the last result.
+tb_diag()
+{
+    local line
+    printf '%s\n' "$@" | head -n 40 | while IFS= read -r line; do
+        printf '#   %s\n' "$line"
+    done
+}
+
+# tb_diag_file FILE...: the last lines of each FILE as diagnostics.
+tb_diag_file()
+{
+    local f
+    for f in "$@"; do
+        [[ -s $f ]] || continue
+        printf '#   --- %s\n' "${f#"$TB"/}"
+        tail -n 15 "$f" | sed 's/^/#   /'
+    done
+}
+
+# tb_check DESC CMD...: ok when CMD succeeds; its output is shown otherwise.
+tb_check()
+{
+    local desc=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        tb_ok "$desc"
+        return 0
+    fi
+    tb_not_ok "$desc"
+    tb_diag "command: $*" "$out"
+    return 1
+}
+
+# tb_check_fails DESC CMD...: ok when CMD fails.
+tb_check_fails()
+{
+    local desc=$1 out
+    shift
+    if ! out=$("$@" 2>&1); then
+        tb_ok "$desc"
+        return 0
+    fi
+    tb_not_ok "$desc"
+    tb_diag "command: $*" "succeeded with: $out"
+    return 1
+}
+
+# tb_is DESC GOT EXPECTED
+tb_is()
+{
+    if [[ $2 == "$3" ]]; then
+        tb_ok "$1"
+        return 0
+    fi
+    tb_not_ok "$1"
+    tb_diag "expected: $3" "got:      $2"
+    return 1
+}
+
+# ---------------------------------------------------------------- waiting
+
+tb_now_ms()
+{
+    local t=${EPOCHREALTIME//[!0-9]/}
+    echo $((t / 1000))
+}
+
+# tb_wait SECONDS CMD...: poll CMD until it succeeds; status 1 at the deadline.
+tb_wait()
+{
+    local deadline=$(($(tb_now_ms) + $1 * 1000))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        (($(tb_now_ms) < deadline)) || return 1
+        sleep 0.05
+    done
+}
+
+# ---------------------------------------------------------------- guards
+
+tb_netns_inode() { stat -L -c %i "$1"; }
+
+# Every test script and the suite itself run only inside the private
+# namespaces tests/run made; NSJV_HOST_NETNS and NSJV_HOST_MNTNS are the
+# machine's own, recorded by tests/run before it left them.
+tb_guard_suite()
+{
+    [[ ${NSJV_SUITE:-} == 1 && -n ${NSJV_HOST_NETNS:-} && -n ${NSJV_RUN:-} ]] ||
+        tb_die "run this through the suite: bash tests/run [NN]"
+    [[ $(tb_netns_inode /proc/self/ns/net) != "$NSJV_HOST_NETNS" ]] ||
+        tb_die "refusing to run in the machine's own network namespace"
+    [[ $(tb_netns_inode /proc/self/ns/mnt) != "$NSJV_HOST_MNTNS" ]] ||
+        tb_die "refusing to run in the machine's own mount namespace"
+    [[ $(findmnt -no FSTYPE --mountpoint /run) == tmpfs && -d $TB ]] ||
+        tb_die "/run is not the suite's private tmpfs"
+}
+
+# The machine's addresses, routes and resolvers, as tests/run saw them from
+# the machine's own namespace (tb_host_snapshot), against our ranges.
+tb_check_ranges()
+{
+    local dir=${1:-$NSJV_RUN/before}
+    local out
+
+    out=$("$TB_PY" "$TB_LIB/ranges.py" --addrs "$dir/addrs.json" \
+        --routes "$dir/routes4.json" --routes "$dir/routes6.json" \
+        --resolv "$dir/resolv.conf" "${TB_RANGES[@]}") ||
+        tb_die "test address ranges clash with this machine: $out"
+}
+
+# tb_netns_add NAME: a network namespace of this test, deleted at teardown.
+tb_netns_add()
+{
+    local ns=$1
+
+    ip netns add "$ns" || tb_die "cannot create network namespace '$ns'"
+    echo "$ns" >>"$TB_T/netns"
+    [[ $(tb_netns_inode "/run/netns/$ns") != "$NSJV_HOST_NETNS" ]] ||
+        tb_die "namespace '$ns' is the machine's own"
+    ip -n "$ns" link set lo up
+}
+
+tb_in() { ip netns exec "$@"; }
+
+# ---------------------------------------------------------------- processes
+
+# Fields of /proc/PID/stat after the command name, which may hold spaces.
+tb_stat_fields()
+{
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    echo "${s##*) }"
+}
+
+tb_starttime()
+{
+    local f
+    f=($(tb_stat_fields "$1")) || return 1
+    echo "${f[19]}"
+}
+
+# tb_alive PID [START]: running (not a zombie) and, given START, the same process.
+tb_alive()
+{
+    local f
+    f=($(tb_stat_fields "$1")) || return 1
+    [[ ${f[0]} != Z && ${f[0]} != X ]] || return 1
+    [[ -z ${2:-} || ${f[19]} == "$2" ]]
+}
+
+tb_dead() { ! tb_alive "$@"; }
+
+# tb_register NAME PID: remember a process of this test so that teardown
+# (or the driver, after a crash) can end it by pid.
+tb_register()
+{
+    local start
+    start=$(tb_starttime "$2") || start=0
+    echo "$2 $start" >"$TB_T/pids/$1"
+    echo "$1" >>"$TB_T/pids/.order"
+}
+
+# tb_spawn NAME NETNS CMD...: CMD in NETNS in the background, output in
+# $TB_T/logs/NAME.log. `ip netns exec` execs CMD itself, so $! is CMD's pid.
+tb_spawn()
+{
+    local name=$1 ns=$2
+    shift 2
+    ip netns exec "$ns" "$@" </dev/null >"$TB_T/logs/$name.log" 2>&1 &
+    tb_register "$name" $!
+}
+
+tb_pid_of()
+{
+    local pid start
+    [[ -f $TB_T/pids/$1 ]] || return 1
+    read -r pid start <"$TB_T/pids/$1"
+    echo "$pid"
+}
+
+# tb_kill_pid PID START [SIGNAL]: signal it, wait for it to end (deadline),
+# then SIGKILL. Never a process whose start time differs (a reused pid).
+tb_kill_pid()
+{
+    local pid=$1 start=$2 sig=${3:-TERM}
+
+    tb_alive "$pid" "$start" || return 0
+    kill -s "$sig" "$pid" 2>/dev/null
+    if ! tb_wait 5 tb_dead "$pid" "$start"; then
+        kill -s KILL "$pid" 2>/dev/null
+        tb_wait 5 tb_dead "$pid" "$start"
+    fi
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+tb_stop()
+{
+    local pid start
+    [[ -f $TB_T/pids/$1 ]] || return 0
+    read -r pid start <"$TB_T/pids/$1"
+    tb_kill_pid "$pid" "$start" "${2:-TERM}"
+    rm -f "$TB_T/pids/$1"
+}
+
+# Everything this test started, newest first (sandboxes before servers).
+tb_stop_all()
+{
+    local names name
+    [[ -f $TB_T/pids/.order ]] || return 0
+    mapfile -t names < <(tac "$TB_T/pids/.order")
+    for name in "${names[@]}"; do
+        tb_stop "$name"
+    done
+    rm -f "$TB_T/pids/.order"
+}
+
+# tb_user_procs: pids of live processes of the test users (zombies excluded).
+tb_user_procs()
+{
+    local d uid f
+    for d in /proc/[0-9]*; do
+        uid=$(awk '/^Uid:/ {print $2; exit}' "$d/status" 2>/dev/null) || continue
+        [[ " ${TB_TEST_UIDS[*]} " == *" $uid "* ]] || continue
+        f=($(tb_stat_fields "${d#/proc/}")) || continue
+        [[ ${f[0]} == Z ]] || echo "${d#/proc/}"
+    done
+}
+
+tb_no_user_procs() { [[ -z $(tb_user_procs) ]]; }
+
+# ---------------------------------------------------------------- suite
+
+# tb_require_tools: everything the suite and the demo run, present.
+tb_require_tools()
+{
+    local t missing=()
+    for t in ip nft openvpn dnsmasq curl socat setpriv nsenter unshare findmnt mknod \
+        meson ninja getent timeout openssl sha256sum; do
+        command -v "$t" >/dev/null || missing+=("$t")
+    done
+    [[ -x $TB_PY ]] || missing+=("$TB_PY")
+    [[ -x /usr/share/easy-rsa/easyrsa ]] || missing+=(easy-rsa)
+    ((${#missing[@]} == 0)) || tb_die "missing tools: ${missing[*]} (run: bash .ci/install-deps)"
+    [[ -c /dev/net/tun ]] || tb_die "/dev/net/tun is missing on this machine"
+}
+
+# tb_isolate SCRIPT ARGS...: from the machine's namespaces, record them and
+# run SCRIPT in a private mount namespace (so /run, /etc and /dev/net/tun
+# changes stay there), a PID namespace (everything it starts dies with it)
+# and an empty network namespace (a stray command touches nothing real).
+tb_isolate()
+{
+    local script=$1
+    shift
+    NSJV_SUITE=1 NSJV_PHASE=inner \
+        NSJV_HOST_NETNS=$(tb_netns_inode /proc/self/ns/net) \
+        NSJV_HOST_MNTNS=$(tb_netns_inode /proc/self/ns/mnt) \
+        NSJV_RUN=$NSJV_RUN \
+        unshare --mount --propagation private --net --pid --fork --mount-proc \
+        --kill-child bash "$script" "$@"
+}
+
+tb_setup_mounts()
+{
+    # -n: without it, mount(8) would create /run/mount for its utab on the
+    # machine's /run before our tmpfs covers it.
+    mount -n -t tmpfs -o mode=0755,size=1g nsjv-run /run || tb_die "cannot mount a tmpfs on /run"
+    mkdir -m 0755 -p "$TB" "$TB/logs" "$TB/t"
+    ip link set lo up
+}
+
+# An overlay over /etc: test users, resolv.conf and hosts changes are written
+# to its upper layer in our tmpfs and vanish with the mount namespace.
+tb_setup_etc()
+{
+    mkdir -p "$TB/etc-overlay/upper" "$TB/etc-overlay/work"
+    mount -n -t overlay nsjv-etc \
+        -o "lowerdir=/etc,upperdir=$TB/etc-overlay/upper,workdir=$TB/etc-overlay/work" /etc ||
+        tb_die "cannot mount an overlay over /etc"
+
+    tb_reset_resolv
+}
+
+tb_add_group()
+{
+    local name=$1 gid=$2 members=${3:-}
+    getent group "$name" "$gid" >/dev/null && tb_die "group '$name' or gid $gid exists here"
+    echo "$name:x:$gid:$members" >>/etc/group
+    [[ -f /etc/gshadow ]] && echo "$name:!::$members" >>/etc/gshadow
+    return 0
+}
+
+tb_add_user()
+{
+    local name=$1 uid=$2 home=$TB/home/$1
+    getent passwd "$name" "$uid" >/dev/null && tb_die "user '$name' or uid $uid exists here"
+    tb_add_group "$name" "$uid"
+    echo "$name:x:$uid:$uid:nsjail-vpn test user:$home:/bin/bash" >>/etc/passwd
+    [[ -f /etc/shadow ]] && echo "$name:!:20000:0:99999:7:::" >>/etc/shadow
+    mkdir -p "$home"
+    chown "$uid:$uid" "$home"
+    chmod 0700 "$home"
+}
+
+tb_setup_users()
+{
+    mkdir -m 0755 -p "$TB/home"
+    tb_add_user "$TB_USER1" "$TB_UID1"
+    tb_add_user "$TB_USER2" "$TB_UID2"
+    tb_add_user "$TB_DEMO_USER" "$TB_DEMO_UID"
+    tb_add_group "$TB_SUPP_GROUP" "$TB_SUPP_GID" "$TB_USER1"
+}
+
+# A 0666 node for the tun device, bound over /dev/net/tun in our namespace
+# only: the machine's own node stays 0600.
+tb_setup_tun()
+{
+    mknod -m 0666 "$TB/tun" c 10 200
+    chmod 0666 "$TB/tun"
+    mount -n --bind "$TB/tun" /dev/net/tun || tb_die "cannot bind a tun node over /dev/net/tun"
+}
+
+# Build in the repository's build-test/ (reused between runs) and install
+# into $TB_PREFIX; the helper's policy path is baked in at configure time.
+tb_build_install()
+{
+    local log=$TB/logs/build.log
+
+    {
+        if [[ -f $TB_BUILD/meson-private/coredata.dat ]]; then
+            meson configure "$TB_BUILD" -Dprefix="$TB_PREFIX"
+        else
+            meson setup "$TB_BUILD" -Dprefix="$TB_PREFIX"
+        fi &&
+            meson compile -C "$TB_BUILD" &&
+            meson install -C "$TB_BUILD" --no-rebuild
+    } >"$log" 2>&1
+}
+
+# The helper must be setuid root on a mount without nosuid, or every helper
+# test would fail for a reason that is not the helper's code.
+tb_check_setuid()
+{
+    local mode opts
+    [[ -f $TB_HELPER ]] || {
+        echo "the helper is not installed at $TB_HELPER"
+        return 1
+    }
+    mode=$(stat -c '%U:%G %a' "$TB_HELPER")
+    [[ $mode == root:root\ 4755 || $mode == root:*\ 4755 ]] || {
+        echo "the helper is '$mode', not setuid root (root 4755): meson install must set its mode"
+        return 1
+    }
+    opts=$(findmnt -no OPTIONS --target "$TB_HELPER")
+    [[ ,$opts, != *,nosuid,* ]] || {
+        echo "the helper's mount is nosuid ($opts)"
+        return 1
+    }
+}
+
+# tb_write_policy USER...: the helper's policy, allowing exactly these users.
+tb_write_policy()
+{
+    local users="" u
+    for u in "$@"; do
+        users+="allow-user $u"$'\n'
+    done
+    install -d -m 0755 -o root -g root "$(dirname "$TB_POLICY")"
+    awk -v users="${users%$'\n'}" '{ if ($0 == "@USERS@") print users; else print }' \
+        "$TB_FIXTURES/helper.conf" >"$TB_POLICY"
+    chown root:root "$TB_POLICY"
+    chmod 0644 "$TB_POLICY"
+}
+
+# EC PKI made with easy-rsa once and cached in build-testbed/ (ignored by git).
+tb_make_pki()
+{
+    local cache=$TB_CACHE/pki
+    local -x EASYRSA=/usr/share/easy-rsa EASYRSA_PKI=$cache EASYRSA_BATCH=1 \
+        EASYRSA_ALGO=ec EASYRSA_CURVE=prime256v1
+
+    if [[ ! -f $cache/done ]] ||
+        ! openssl x509 -checkend 2592000 -noout -in "$cache/issued/client.crt" >/dev/null; then
+        rm -rf "$cache"
+        mkdir -p "$TB_CACHE"
+        {
+            "$EASYRSA/easyrsa" init-pki &&
+                EASYRSA_REQ_CN=nsjv-test-ca "$EASYRSA/easyrsa" build-ca nopass &&
+                "$EASYRSA/easyrsa" build-server-full server nopass &&
+                "$EASYRSA/easyrsa" build-client-full client nopass
+        } >"$TB/logs/pki.log" 2>&1 || tb_die "easy-rsa failed: $(tail -n 5 "$TB/logs/pki.log")"
+        touch "$cache/done"
+    fi
+
+    install -d -m 0755 "$TB/pki"
+    install -m 0644 "$cache/ca.crt" "$cache/issued/server.crt" "$cache/issued/client.crt" "$TB/pki/"
+    install -m 0600 "$cache/private/server.key" "$TB/pki/"
+    install -m 0644 "$cache/private/client.key" "$TB/pki/"
+}
+
+tb_inline_certs()
+{
+    printf '<ca>\n%s\n</ca>\n' "$(cat "$TB/pki/ca.crt")"
+    printf '<cert>\n%s\n</cert>\n' "$(openssl x509 -in "$TB/pki/client.crt")"
+    printf '<key>\n%s\n</key>\n' "$(cat "$TB/pki/client.key")"
+}
+
+# Server configs in $TB/provider, client files in $TB/client (readable by the
+# test users: these keys exist only for this run's servers).
+tb_write_configs()
+{
+    local d=$TB/provider c=$TB/client
+
+    install -d -m 0755 "$d" "$d/ccd-full" "$d/ccd-split" "$c" "$c/provider"
+    sed -e "s|@DIR@|$d|g" -e "s|@PKI@|$TB/pki|g" "$TB_FIXTURES/server-full.conf" >"$d/full.conf"
+    sed -e "s|@DIR@|$d|g" -e "s|@PKI@|$TB/pki|g" "$TB_FIXTURES/server-split.conf" >"$d/split.conf"
+    echo "ifconfig-push $TB_FULL_CLIENT 255.255.255.0" >"$d/ccd-full/client"
+    echo "ifconfig-push $TB_SPLIT_CLIENT 255.255.255.0" >"$d/ccd-split/client"
+
+    { cat "$TB_FIXTURES/full.ovpn"; tb_inline_certs; } >"$c/full.ovpn"
+    { cat "$TB_FIXTURES/split.ovpn"; tb_inline_certs; } >"$c/split.ovpn"
+    cp "$TB_FIXTURES/provider.ovpn" "$c/provider/provider.ovpn"
+    cp "$TB/pki/ca.crt" "$TB/pki/client.crt" "$TB/pki/client.key" "$c/provider/"
+    chmod 0644 "$c"/*.ovpn "$c"/provider/*
+}
+
+# tb_setup_suite POLICY_USER...: everything a run needs, once, inside the
+# namespaces of tb_isolate. Prints one result per step that can fail on the
+# product's side (build, install, setuid) and dies on a broken test bed.
+tb_setup_suite()
+{
+    local why
+
+    [[ ${NSJV_SUITE:-} == 1 && $(tb_netns_inode /proc/self/ns/mnt) != "${NSJV_HOST_MNTNS:-}" ]] ||
+        tb_die "tb_setup_suite runs only inside tb_isolate"
+    tb_setup_mounts
+    tb_guard_suite
+    tb_setup_etc
+    tb_setup_users
+    tb_setup_tun
+    tb_make_pki
+    tb_write_configs
+
+    if tb_build_install; then
+        tb_ok "build and install into $TB_PREFIX"
+    else
+        tb_not_ok "build and install into $TB_PREFIX"
+        tb_diag_file "$TB/logs/build.log"
+    fi
+    if why=$(tb_check_setuid); then
+        tb_ok "the helper is setuid root on a mount without nosuid"
+    else
+        tb_not_ok "the helper is setuid root on a mount without nosuid"
+        tb_diag "$why" "every test that needs the helper will fail"
+    fi
+    tb_write_policy "$@"
+}
+
+# ---------------------------------------------------------------- topology
+
+# tb_begin NAME: start a test script: guards, a fresh state dir $TB_T, and a
+# trap that tears down whatever the test built on every exit path.
+tb_begin()
+{
+    TB_TEST=$1
+    tb_guard_suite
+    tb_check_ranges
+    TB_T=$TB/t/$TB_TEST
+    rm -rf "$TB_T"
+    mkdir -m 0755 -p "$TB_T" "$TB_T/logs" "$TB_T/pids" "$TB_T/state"
+    : >"$TB_T/netns"
+    TB_ON_EXIT=()
+    tb_reset_resolv
+    trap tb_teardown EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# tb_done: the script's status: 0 when every check passed.
+tb_done()
+{
+    tb_log "$TB_TEST: $((TB_COUNT - TB_FAILS)) of $TB_COUNT checks passed"
+    exit $((TB_FAILS > 0))
+}
+
+# tb_on_exit CMD: run CMD (one string) at teardown, before the topology goes.
+tb_on_exit() { TB_ON_EXIT+=("$1"); }
+
+tb_teardown()
+{
+    local rc=$? cmd
+    trap - EXIT INT TERM
+    for cmd in "${TB_ON_EXIT[@]}"; do
+        eval "$cmd"
+    done
+    tb_topology_down
+    exit "$rc"
+}
+
+# laptop's resolv.conf as the suite set it up: a plain file naming world's resolver.
+tb_reset_resolv()
+{
+    rm -f /etc/resolv.conf
+    echo "nameserver $TB_WORLD_DNS" >/etc/resolv.conf
+    chmod 0644 /etc/resolv.conf
+}
+
+tb_topology_down()
+{
+    local names ns
+    [[ -n ${TB_T:-} ]] || return 0
+    tb_stop_all
+    tb_wait 10 tb_no_user_procs || tb_log "test users still have processes: $(tb_user_procs)"
+    [[ -f $TB_T/netns ]] || return 0
+    mapfile -t names < <(tac "$TB_T/netns")
+    for ns in "${names[@]}"; do
+        ip netns del "$ns" 2>/dev/null
+    done
+    : >"$TB_T/netns"
+}
+
+tb_veth()
+{
+    ip -n "$1" link add "$2" type veth peer name "$4" netns "$3"
+}
+
+# world: the internet; provider: the VPN provider; laptop: the user's machine.
+tb_topology_links()
+{
+    local ns
+    tb_netns_add world
+    tb_netns_add provider
+    tb_netns_add laptop
+    # No IPv6 duplicate address detection on the links made below: an address
+    # that turns from "tentative" to final a second later would show up as
+    # a change in laptop's state between two snapshots.
+    for ns in world provider laptop; do
+        tb_in "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+    done
+    tb_veth world w-provider provider p-world
+    tb_veth world w-laptop laptop uplink0
+
+    ip -n world addr add "$TB_WHOAMI/32" dev lo
+    ip -n world addr add "$TB_WHOAMI2/32" dev lo
+    ip -n world addr add "$TB_WORLD_DNS/32" dev lo
+    ip -n world addr add 203.0.113.17/28 dev w-provider
+    ip -n world addr add "$TB_LAPTOP_GW/28" dev w-laptop
+    ip -n world link set w-provider up
+    ip -n world link set w-laptop up
+    tb_in world sysctl -qw net.ipv4.ip_forward=1
+
+    ip -n provider addr add "$TB_PROVIDER/28" dev p-world
+    ip -n provider link set p-world up
+    ip -n provider route add default via 203.0.113.17
+    tb_in provider sysctl -qw net.ipv4.ip_forward=1
+    tb_in provider nft -f - <<-EOF
+	table ip nsjvtest_provider {
+	    chain post {
+	        type nat hook postrouting priority srcnat; policy accept;
+	        ip saddr 198.18.8.0/23 oifname "p-world" masquerade
+	    }
+	}
+	EOF
+
+    # laptop forwards nothing until the helper says so; rp_filter "loose"
+    # for all (Ubuntu's default) so that no test passes only because of
+    # strict reverse-path filtering.
+    ip -n laptop addr add "$TB_LAPTOP/28" dev uplink0
+    ip -n laptop link set uplink0 up
+    ip -n laptop route add default via "$TB_LAPTOP_GW"
+    tb_in laptop sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.rp_filter=2 \
+        net.ipv4.conf.default.rp_filter=2
+}
+
+tb_dnsmasq()
+{
+    local name=$1 ns=$2
+    shift 2
+    tb_spawn "$name" "$ns" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+        --no-hosts --pid-file="$TB_T/state/$name.pid" --user=root --group=root \
+        --log-facility=- --log-queries "$@"
+}
+
+# (No `grep -q` after a pipe anywhere here: it exits at the first match, the
+# writer may die of SIGPIPE, and pipefail then fails the whole check.)
+tb_dns_answers() { tb_in "$1" "$TB_PY" "$TB_LIB/dnsq.py" "$2" "$3" 1 | grep -x "$4" >/dev/null; }
+
+# whoami HTTP servers and the public resolver.
+tb_start_world()
+{
+    tb_spawn whoami world "$TB_PY" "$TB_LIB/whoami.py" --ready "$TB_T/state/whoami.ready" \
+        "$TB_WHOAMI:80" "$TB_WHOAMI2:80"
+    tb_dnsmasq world-dns world --bind-interfaces --listen-address="$TB_WORLD_DNS" \
+        --local=/test/ --address=/vpn.provider.test/"$TB_PROVIDER" \
+        --address=/public.test/"$TB_WHOAMI2"
+
+    tb_wait 10 test -e "$TB_T/state/whoami.ready" ||
+        tb_die "whoami server did not start: $(tail -n 5 "$TB_T/logs/whoami.log")"
+    tb_wait 10 tb_dns_answers world "$TB_WORLD_DNS" public.test "$TB_WHOAMI2" ||
+        tb_die "world resolver did not start: $(tail -n 5 "$TB_T/logs/world-dns.log")"
+}
+
+# tb_wait_log SECONDS NAME PATTERN: wait for PATTERN in NAME's log while NAME
+# runs; fail at once when it died.
+tb_wait_log()
+{
+    local deadline=$(($(tb_now_ms) + $1 * 1000)) name=$2 pattern=$3 pid start
+    read -r pid start <"$TB_T/pids/$name"
+    until grep -q -- "$pattern" "$TB_T/logs/$name.log" 2>/dev/null; do
+        tb_alive "$pid" "$start" || return 1
+        (($(tb_now_ms) < deadline)) || return 1
+        sleep 0.05
+    done
+}
+
+tb_start_vpn_server()
+{
+    local name=vpn-$1
+    tb_spawn "$name" provider openvpn --config "$TB/provider/$1.conf"
+    tb_wait_log 20 "$name" "Initialization Sequence Completed" ||
+        tb_die "OpenVPN server '$1' did not start: $(tail -n 5 "$TB_T/logs/$name.log")"
+}
+
+# Two OpenVPN servers and the VPN's own resolver, which knows only
+# secret.vpn.test and answers NXDOMAIN for every other name under .test.
+tb_start_provider()
+{
+    tb_start_vpn_server full
+    tb_start_vpn_server split
+    tb_dnsmasq vpn-dns provider --bind-dynamic --listen-address="$TB_FULL_DNS" \
+        --listen-address="$TB_SPLIT_DNS" --local=/test/ \
+        --address=/secret.vpn.test/"$TB_SECRET"
+    tb_wait 10 tb_dns_answers provider "$TB_FULL_DNS" secret.vpn.test "$TB_SECRET" ||
+        tb_die "VPN resolver did not start: $(tail -n 5 "$TB_T/logs/vpn-dns.log")"
+}
+
+tb_topology_up()
+{
+    local t0 rc
+    t0=$(tb_now_ms)
+    # set -e in a subshell whose status is not tested at once (bash ignores
+    # -e in a context that is): any failing step fails the test bed loudly.
+    (
+        set -e
+        tb_topology_links
+    )
+    rc=$?
+    ((rc == 0)) || tb_die "building the topology failed (status $rc)"
+    tb_start_world
+    tb_start_provider
+    tb_log "topology up in $(($(tb_now_ms) - t0)) ms"
+}
+
+# ---------------------------------------------------------------- product
+
+# tb_as_cmd USER: TB_AS is the command prefix that runs a command as USER
+# (uid, gid and supplementary groups from the overlay's /etc) inside laptop,
+# with a clean environment, the user's home as working directory and every
+# signal at its default disposition (a script's background jobs otherwise
+# start with SIGINT ignored). Extra variables come from the array TB_ENV.
+# Every element execs the next, so `"${TB_AS[@]}" CMD &` makes $! CMD's pid.
+tb_as_cmd()
+{
+    local user=$1 uid gid home
+    uid=$(id -u "$user") gid=$(id -g "$user") home=$TB/home/$user
+    TB_AS=(ip netns exec laptop setpriv --reuid="$uid" --regid="$gid" --init-groups
+        env -i -C "$home" --default-signal HOME="$home" USER="$user" LOGNAME="$user"
+        PATH="$TB_USER_PATH" LANG=C.UTF-8 "${TB_ENV[@]}")
+}
+TB_ENV=()
+
+# tb_as USER CMD...: CMD as USER inside laptop, in the foreground.
+tb_as()
+{
+    tb_as_cmd "$1"
+    shift
+    "${TB_AS[@]}" "$@"
+}
+
+# tb_launch NAME USER ARGS...: the launcher as USER in the background, stdout
+# and stderr in $TB_T/NAME.out and .err, stdin from $TB_STDIN (/dev/null).
+# Sets TB_LPID, the launcher's own pid (see tb_as_cmd).
+tb_launch()
+{
+    local name=$1
+    tb_as_cmd "$2"
+    shift 2
+    "${TB_AS[@]}" "$TB_LAUNCHER" "$@" <"${TB_STDIN:-/dev/null}" \
+        >"$TB_T/$name.out" 2>"$TB_T/$name.err" &
+    TB_LPID=$!
+    tb_register "$name" "$TB_LPID"
+}
+
+# tb_wait_exit NAME SECONDS: wait for a launcher to exit; TB_STATUS is its
+# status (bash's: 128+N for a signal), or "timeout" after it was killed.
+tb_wait_exit()
+{
+    local name=$1 pid start
+    read -r pid start <"$TB_T/pids/$name"
+    if tb_wait "$2" tb_dead "$pid" "$start"; then
+        wait "$pid"
+        TB_STATUS=$?
+    else
+        tb_kill_pid "$pid" "$start" KILL
+        TB_STATUS=timeout
+    fi
+    rm -f "$TB_T/pids/$name"
+}
+
+# tb_run NAME SECONDS USER ARGS...: the launcher in the foreground, in effect.
+tb_run()
+{
+    local name=$1 secs=$2
+    shift 2
+    tb_launch "$name" "$@"
+    tb_wait_exit "$name" "$secs"
+}
+
+# tb_app NAME: TB_APP is a command running tests/lib/apps/NAME.sh inside the
+# sandbox as `sh -c SCRIPT app-NAME`: the script travels on the command line,
+# so nothing of the test bed has to be visible in the sandbox, and "app-NAME"
+# marks the app's command line for tb_find_desc.
+tb_app()
+{
+    TB_APP=(sh -c "$(cat "$TB_LIB/apps/$1.sh")" "app-$1")
+}
+
+# tb_wait_output NAME SECONDS PATTERN: wait for PATTERN (grep -E) in the
+# launcher NAME's stdout; fail at once when the launcher has exited.
+tb_wait_output()
+{
+    local name=$1 deadline=$(($(tb_now_ms) + $2 * 1000)) pattern=$3 pid start
+    read -r pid start <"$TB_T/pids/$name" || return 1
+    until grep -Eq -- "$pattern" "$TB_T/$name.out" 2>/dev/null; do
+        tb_alive "$pid" "$start" || grep -Eq -- "$pattern" "$TB_T/$name.out" || return 1
+        (($(tb_now_ms) < deadline)) || return 1
+        sleep 0.05
+    done
+}
+
+# tb_field FILE KEY: the value of "KEY=value" in FILE (the apps' output).
+tb_field() { awk -v k="$2=" 'index($0, k) == 1 && !done {print substr($0, length(k) + 1); done = 1}' "$1"; }
+
+# tb_children PID: its children, one a line (each thread's list, merged).
+tb_children() { cat /proc/"$1"/task/*/children 2>/dev/null | tr -s ' ' '\n' | grep .; }
+
+# tb_descendants PID: every process below PID, breadth first.
+tb_descendants()
+{
+    local queue=("$1") p c
+    while ((${#queue[@]})); do
+        p=${queue[0]}
+        queue=("${queue[@]:1}")
+        for c in $(tb_children "$p"); do
+            echo "$c"
+            queue+=("$c")
+        done
+    done
+}
+
+# tb_find_desc PID REGEX: the first descendant whose command line matches.
+tb_find_desc()
+{
+    local p cmd
+    for p in $(tb_descendants "$1"); do
+        cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+        if [[ $cmd =~ $2 ]]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+tb_openvpn_pid()
+{
+    local p
+    for p in $(tb_descendants "$1"); do
+        if [[ $(cat "/proc/$p/comm" 2>/dev/null) == openvpn ]]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+tb_supervisor_pid()
+{
+    local c
+    c=$(tb_children "$1") || return 1
+    echo "${c%%$'\n'*}"
+}
+
+# tb_nsenter PID CMD...: CMD as root in PID's network namespace only (OUTER
+# for the openvpn pid, INNER for the app's).
+tb_nsenter()
+{
+    local pid=$1
+    shift
+    nsenter -t "$pid" -n -- "$@"
+}
+
+# Host ends of sandboxes in laptop (nsjv<N>).
+tb_hostlinks()
+{
+    ip -n laptop -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | grep '^nsjv'
+}
+
+tb_has_hostlink() { [[ -n $(tb_hostlinks) ]]; }
+tb_no_hostlink() { [[ -z $(tb_hostlinks) ]]; }
+
+tb_links_addrs() { ip -n laptop -o link show; ip -n laptop -o addr show; }
+
+# Everything of laptop's network state that the helper could change.
+tb_laptop_state()
+{
+    ip -n laptop -o link show
+    ip -n laptop -o addr show
+    ip -n laptop route show table all
+    ip -n laptop -6 route show table all
+    ip -n laptop rule show
+    tb_in laptop nft -s list ruleset
+    tb_in laptop sh -c 'cd /proc/sys/net && for f in ipv4/ip_forward ipv4/conf/*/forwarding \
+        ipv4/conf/*/rp_filter ipv6/conf/*/forwarding ipv6/conf/*/disable_ipv6 \
+        ipv6/conf/*/accept_ra; do echo "$f=$(cat "$f")"; done'
+}
+
+# tb_curl NETNS URL [SECONDS]
+tb_curl() { tb_in "$1" curl -sS --max-time "${3:-5}" "$2"; }
+
+# tb_outer_curl PID URL [SECONDS]: as root from the network namespace of PID
+# (OUTER, for the sandbox's openvpn), bound to eth0 so that no route of a
+# tunnel can carry the request.
+tb_outer_curl() { tb_nsenter "$1" curl -sS --interface 'if!eth0' --max-time "${3:-5}" "$2"; }
+
+# tb_nft_counter NETNS NAME: packets of the named counter in table inet nsjvtest.
+tb_nft_counter()
+{
+    tb_in "$1" nft list counter inet nsjvtest "$2" |
+        awk '{for (i = 1; i < NF; i++) if ($i == "packets" && !n++) print $(i + 1)}'
+}
+
+# ---------------------------------------------------------------- instruments
+
+# tb_forward_counters: in laptop, our own table counting what sandboxes
+# ("nsjv*") send through the forward hook: to the VPN endpoint, and anything
+# else. Its priority puts it before every other forward chain, so it counts
+# what the helper's rules would drop as well.
+tb_forward_counters()
+{
+    tb_in laptop nft -f - <<EOF || tb_die "cannot add the counting table in laptop"
+table inet nsjvtest {
+    counter endpoint {
+    }
+    counter other {
+    }
+    chain count_forward {
+        type filter hook forward priority -300; policy accept;
+        iifname "nsjv*" ip daddr $TB_PROVIDER counter name "endpoint"
+        iifname "nsjv*" ip daddr != $TB_PROVIDER counter name "other"
+        iifname "nsjv*" meta nfproto ipv6 counter name "other"
+    }
+}
+EOF
+    tb_on_exit "tb_in laptop nft delete table inet nsjvtest"
+}
+
+# tb_counter_settled NETNS NAME: the counter did not move for 0.3 s.
+tb_counter_settled()
+{
+    local a
+    a=$(tb_nft_counter "$1" "$2")
+    sleep 0.3
+    [[ $a == "$(tb_nft_counter "$1" "$2")" ]]
+}
+
+# tb_udp_counter: in world, our own table counting udp port 9999 arrivals.
+tb_udp_counter()
+{
+    tb_in world nft -f - <<EOF || tb_die "cannot add the counting table in world"
+table inet nsjvtest {
+    counter udp9999 {
+    }
+    chain count_pre {
+        type filter hook prerouting priority -300; policy accept;
+        udp dport 9999 counter name "udp9999"
+    }
+}
+EOF
+}
+
+# tb_requests_after FILE NS: lines of the loop app (apps/loop.sh) whose
+# request began after the wall-clock time NS (nanoseconds).
+tb_requests_after() { awk -v t="$2" '$1 == "req" && $3 > t' "$1"; }
+
+TB_RA_PREFIX=2001:db8:1::/64
+# Whether laptop took an address or a route from our router advertisement.
+tb_ra_effect()
+{
+    ip -n laptop -6 addr show | grep 2001:db8:1: >/dev/null ||
+        ip -n laptop -6 route show | grep '^default\|^2001:db8:1:' >/dev/null
+}
+tb_no_ra_effect() { ! tb_ra_effect; }
+
+# tb_lower_up NETNS IFACE: the link has carrier (a veth: both ends are up).
+# Until then the kernel drops what is sent through it.
+tb_lower_up() { ip -n "$1" -o link show dev "$2" 2>/dev/null | grep LOWER_UP >/dev/null; }
+
+# tb_fake_sandbox NETNS: a namespace wired to laptop the way the helper wires
+# OUTER (host end nsjv99, 198.18.65.0/31, NAT out of uplink0) but with none
+# of its protections. Test 0 points every detector at it to show that each
+# one sees the leak it exists for.
+tb_fake_sandbox()
+{
+    local ns=$1
+    tb_netns_add "$ns"
+    ip -n laptop link add nsjv99 type veth peer name eth0 netns "$ns"
+    ip -n laptop addr add 198.18.65.0/31 dev nsjv99
+    ip -n "$ns" addr add 198.18.65.1/31 dev eth0
+    ip -n laptop link set nsjv99 up
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" route add default via 198.18.65.0
+    tb_wait 5 tb_lower_up laptop nsjv99 || tb_die "the fake sandbox's link did not come up"
+    tb_in laptop sysctl -qw net.ipv4.conf.nsjv99.forwarding=1 net.ipv4.conf.uplink0.forwarding=1
+    tb_in laptop nft -f - <<EOF
+table ip nsjvtest_fake {
+    chain post {
+        type nat hook postrouting priority srcnat; policy accept;
+        ip saddr 198.18.65.0/31 oifname "uplink0" masquerade
+    }
+}
+EOF
+}
+
+# ---------------------------------------------------------------- host
+
+# tb_host_snapshot DIR: the machine's own state, taken from its own
+# namespaces by tests/run before and after a run (read-only commands).
+tb_host_snapshot()
+{
+    local d=$1
+    mkdir -p "$d"
+    ip -o link show >"$d/links"
+    ip -o addr show | sed -E 's/ +valid_lft .*//' >"$d/addrs"
+    { ip route show table all; ip -6 route show table all; } |
+        sed -E 's/ expires [0-9]+sec//' >"$d/routes"
+    { ip rule show; ip -6 rule show; } >"$d/rules"
+    nft list ruleset >"$d/nft" 2>&1
+    (cd /proc/sys/net && for f in ipv4/ip_forward ipv4/conf/*/forwarding ipv6/conf/*/forwarding \
+        ipv6/conf/*/disable_ipv6 ipv6/conf/*/accept_ra ipv4/conf/*/rp_filter; do
+        echo "$f=$(cat "$f")"
+    done) >"$d/sysctl"
+    { ip netns list; ls -la /run/netns 2>/dev/null; } >"$d/netns"
+    stat -c '%A %U %G %t:%T %i' /dev/net/tun >"$d/tun"
+    findmnt -rn -o TARGET,SOURCE,FSTYPE,OPTIONS >"$d/mounts"
+    (cd /etc && find . -xdev -printf '%p %y %m %U %G %s %T@ %l\n' | LC_ALL=C sort) >"$d/etc-meta"
+    (cd /etc && find . -xdev -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) \
+        >"$d/etc-sha256"
+    find /run -mindepth 1 -maxdepth 1 -printf '%p %y %m %U\n' | LC_ALL=C sort >"$d/run"
+    tb_user_procs >"$d/procs"
+    ip -j addr >"$d/addrs.json"
+    ip -j route show table all >"$d/routes4.json"
+    ip -6 -j route show table all >"$d/routes6.json"
+    cp /etc/resolv.conf "$d/resolv.conf" 2>/dev/null || : >"$d/resolv.conf"
+}
+
+# tb_host_compare BEFORE AFTER: one result per part of the machine's state.
+tb_host_compare()
+{
+    local b=$1 a=$2 part what
+    local parts=(
+        "links:network links"
+        "addrs:addresses"
+        "routes:routes (IPv4 and IPv6, all tables)"
+        "rules:routing rules"
+        "nft:nft ruleset"
+        "sysctl:forwarding, rp_filter and IPv6 sysctls"
+        "netns:ip netns list and /run/netns"
+        "tun:/dev/net/tun (mode, owner, device)"
+        "mounts:mount table"
+        "run:top of /run"
+        "etc-meta:/etc names, modes, owners, sizes and times"
+        "etc-sha256:/etc contents"
+        "procs:processes of the test users (none)"
+    )
+
+    for part in "${parts[@]}"; do
+        what=${part#*:} part=${part%%:*}
+        if cmp -s "$b/$part" "$a/$part"; then
+            tb_ok "the machine's $what: unchanged"
+        else
+            tb_not_ok "the machine's $what: unchanged"
+            tb_diag "$(diff "$b/$part" "$a/$part" | head -n 20)"
+        fi
+    done
+}
