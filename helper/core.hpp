@@ -1,0 +1,112 @@
+// nsjail-vpn-helper's parts. core.cpp is pure (policy, address pool and firewall rules as
+// data, unit-tested without privileges); netlink.cpp talks to the kernel, and its functions
+// return 0 or an errno value: main, which knows what the user was trying to do, says why.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+struct mnl_socket;
+
+namespace nsjv {
+
+inline constexpr std::string_view if_prefix = "nsjv";
+
+struct Net { // an IPv4 network, in host byte order
+    uint32_t addr = 0;
+    unsigned len = 32;
+    bool operator==(const Net&) const = default;
+};
+std::optional<uint32_t> parse_uint(std::string_view text, uint32_t max); // 1..max, strict
+std::optional<uint32_t> parse_ipv4(std::string_view text);
+std::optional<Net> parse_net(std::string_view text); // "a.b.c.d/len", host bits zero
+std::string format_ipv4(uint32_t addr);
+bool overlaps(Net a, Net b);
+
+struct Policy {
+    std::vector<std::string> users, groups, uplinks; // users and groups: names or numeric ids
+    std::vector<Net> pools;
+    bool forwarding = false, host_access = false;
+    unsigned max_per_user = 8;
+};
+struct ParsedPolicy { // a policy, or the first error (line 0: the file as a whole)
+    std::optional<Policy> policy;
+    unsigned line = 0;
+    std::string why;
+};
+ParsedPolicy parse_policy(std::string_view text);
+using Resolve = std::optional<uint32_t> (*)(const std::string& name);
+bool allowed(const Policy& policy, uint32_t uid, const std::vector<uint32_t>& gids, Resolve user,
+             Resolve group);
+
+// The host's network state, as far as the pool and the quota depend on it.
+struct Link {
+    uint32_t index = 0, group = 0;
+    std::string name;
+};
+struct Route {
+    uint32_t oif = 0;
+    Net dst;
+    uint32_t gateway = 0; // or none
+};
+struct HostNet {
+    std::vector<Link> links;
+    std::vector<Route> routes; // of all tables, and each address as a /32 on its interface
+    std::vector<uint32_t> nameservers;
+};
+std::vector<uint32_t> parse_resolv_conf(std::string_view text);
+// Exit codes: part of the contract with the launcher, nsjail-vpn-helper(8).
+enum Exit { failed = 1, usage = 2, denied = 3, bad_netns = 4, bad_pool = 5 };
+struct Plan { // a refusal, or the host address of a free /31 of the pool
+    int refusal = 0;
+    std::string why;
+    uint32_t addr = 0;
+};
+// The pool is safe (no nameserver, gateway, route or address of the host in it), the uplinks
+// exist, the caller's quota is not reached: then the first free /31.
+Plan plan(const Policy& policy, const HostNet& host, uint32_t uid);
+
+// The project's one nftables table, inet nsjail-vpn: the policy's alone, never per sandbox.
+// A condition as nft encodes it: load a field, AND it with a mask if there is one, compare.
+enum class Load { iifname, oifname, nfproto, fib_route_back, fib_addr_type, ct_state, ip_saddr };
+struct Cond {
+    Load load;
+    std::string value; // the bytes compared: an interface name is a prefix, or NUL-padded
+    bool equal = true;
+    uint32_t mask = 0;
+};
+enum class Verdict { accept, drop, masquerade };
+struct RuleSpec {
+    const char* chain; // prerouting, input, forward (filter) or postrouting (nat)
+    std::vector<Cond> conds;
+    Verdict verdict;
+};
+std::vector<RuleSpec> table_rules(const Policy& policy);
+
+struct Fd {
+    int fd = -1;
+    explicit Fd(int f = -1) : fd(f) {}
+    Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    Fd& operator=(Fd o) noexcept { return std::swap(fd, o.fd), *this; }
+    ~Fd() { fd < 0 || close(fd); }
+    explicit operator bool() const { return fd >= 0; }
+};
+struct Netlink {
+    std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> sock{nullptr, nullptr};
+    uint32_t seq = 0;
+    int open(int bus);
+    int talk(const void* msgs, size_t len, HostNet* host = nullptr); // what a dump returns
+};
+int dump_host(Netlink& rt, HostNet& host); // links, IPv4 addresses and routes of all tables
+int create_veth(Netlink& rt, const std::string& name, uint32_t group, int netns_fd,
+                const char* peer);
+int add_address(Netlink& rt, uint32_t index, uint32_t addr, unsigned len);
+int set_link(Netlink& rt, uint16_t type, uint32_t index, unsigned up); // RTM_{NEW,DEL}LINK
+int ensure_table(Netlink& nf, const Policy& policy);
+
+} // namespace nsjv

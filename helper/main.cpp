@@ -1,0 +1,292 @@
+// nsjail-vpn-helper, the only privileged code of nsjail-vpn. Its contract with the launcher is
+// nsjail-vpn-helper(8); why each check exists is in THREAT-MODEL.md, next to this file.
+#include "core.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/if.h>
+#include <linux/magic.h>
+#include <linux/netlink.h>
+#include <linux/nsfs.h>
+#include <linux/rtnetlink.h>
+#include <pwd.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+using namespace nsjv;
+
+constexpr int netns_fd = 3, sys = -1; // sys: check() reports errno
+constexpr const char *peer_name = "eth0", *lock_path = "/run/nsjail-vpn-helper.lock";
+constexpr ino_t init_userns_ino = 0xEFFFFFFD; // PROC_USER_INIT_INO, fixed by the kernel
+static_assert(NSJV_POLICY_PATH[0] == '/', "the policy path must be absolute");
+static Netlink* undo_rt; // set once the veth exists: every failure then removes it again
+static uint32_t undo_index;
+
+// Unless ok: says why, once, where it was decided (err: an errno value, sys or 0), and exits.
+__attribute__((format(printf, 4, 5))) static void check(bool ok, int code, int err, const char* fmt,
+                                                        ...)
+{
+    char msg[576]; // room for the note below
+    va_list ap;
+    if (ok)
+        return;
+    err = err == sys ? errno : err;
+    va_start(ap, fmt);
+    vsnprintf(msg, 512, fmt, ap);
+    va_end(ap);
+    if (undo_rt && set_link(*undo_rt, RTM_DELLINK, undo_index, 0) != 0)
+        strcat(msg, " (and the veth could not be removed)");
+    dprintf(STDERR_FILENO, "nsjail-vpn-helper: %s%s%s\n", msg, err ? ": " : "",
+            err ? strerror(err) : "");
+    _exit(code);
+}
+
+static void sanitize()
+{
+    static char* no_env[] = {nullptr};
+    struct sigaction dfl = {};
+    sigset_t none = {};
+
+    clearenv();
+    environ = no_env;
+    for (int fd = 0; fd < netns_fd; ++fd)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+            _exit(failed); // with nowhere to say so
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig)
+        sigaction(sig, &dfl, nullptr); // SIGKILL and SIGSTOP refuse: nothing to reset there
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    umask(022);
+    check(close_range(netns_fd + 1, ~0U, 0) == 0 && chdir("/") == 0 &&
+              prctl(PR_SET_DUMPABLE, 0) == 0,
+          failed, sys, "cannot set up a clean process state");
+}
+
+// Root in full: then the caller can no longer signal, ptrace or limit us with its own uid.
+static std::vector<gid_t> become_root()
+{
+    int n = getgroups(0, nullptr);
+    std::vector<gid_t> gids(size_t(std::max(n, 0)) + 1, getgid());
+
+    check(n >= 0 && getgroups(n, gids.data() + 1) == n, failed, sys, "cannot read the groups");
+    check(setgroups(0, nullptr) == 0 && setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) == 0, failed,
+          sys, "cannot become root (is the helper installed setuid root?)");
+    for (int res : {RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_AS, RLIMIT_NOFILE}) {
+        rlimit lim = {res == RLIMIT_NOFILE ? 1024 : RLIM_INFINITY, 0};
+        lim.rlim_max = lim.rlim_cur;
+        check(setrlimit(res, &lim) == 0, failed, sys, "cannot reset resource limits");
+    }
+    return gids;
+}
+
+// One read of up to 64 KiB and a byte more (a longer file shows as such): both files read
+// with it are regular files, whose reads are not cut short.
+static int read_all(const Fd& f, std::string& out)
+{
+    out.resize(64 * 1024 + 1);
+    ssize_t n = f ? read(f.fd, out.data(), out.size()) : -1;
+    out.resize(size_t(std::max(n, ssize_t(0))));
+    return n < 0 ? errno : 0;
+}
+
+// Opens the policy from "/" one component at a time, refusing symlinks and anything not
+// root's alone (a sticky directory such as /tmp will do: in it, only the owner of an entry
+// can rename or remove it), so what is checked is what is read.
+static Policy load_policy(uid_t uid)
+{
+    std::string_view rest = NSJV_POLICY_PATH + 1;
+    Fd at(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    std::string text;
+    auto trusted = [](const Fd& f, bool dir) {
+        struct stat st;
+        check(f || errno != ENOENT, denied, 0, "not permitted: no policy '%s'", NSJV_POLICY_PATH);
+        check(f && fstat(f.fd, &st) == 0 && st.st_uid == 0 &&
+                  (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) &&
+                  (!(st.st_mode & 022) || (dir && (st.st_mode & S_ISVTX))),
+              denied, f ? 0 : errno,
+              "not permitted: the helper policy, or a directory above it, "
+              "is not root's alone");
+    };
+
+    for (size_t slash; (slash = rest.find('/')) != rest.npos; rest.remove_prefix(slash + 1)) {
+        trusted(at, true);
+        at = Fd(openat(at.fd, std::string(rest.substr(0, slash)).c_str(),
+                       O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    }
+    trusted(at, true);
+    Fd file(
+        openat(at.fd, std::string(rest).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    trusted(file, false);
+    int err = read_all(file, text);
+    ParsedPolicy parsed = parse_policy(text);
+    check(!err, denied, err, "not permitted: cannot read the helper policy");
+    // The reason points into the file: only for a caller who may read it anyway.
+    check(parsed.policy || uid != 0, denied, 0, "the helper policy is invalid: line %u: %s",
+          parsed.line, parsed.why.c_str());
+    check(bool(parsed.policy), denied, 0, "not permitted: the helper policy is invalid");
+    return *parsed.policy;
+}
+
+// A network namespace the caller could have made without us: of a user namespace that the
+// caller owns and that is not the host's (the helper's own, which must be the initial one).
+static void check_netns(uid_t uid)
+{
+    struct statfs fs;
+    struct stat ns, net, user, own_user;
+    uid_t owner = 0;
+    auto same = [](const struct stat& a, const struct stat& b) {
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    };
+
+    check(stat("/proc/self/ns/net", &net) == 0 && stat("/proc/self/ns/user", &own_user) == 0,
+          failed, sys, "cannot inspect the helper's own namespaces");
+    check(own_user.st_ino == init_userns_ino, bad_netns, 0, "not in the initial user namespace");
+    check(fstatfs(netns_fd, &fs) == 0 && fs.f_type == NSFS_MAGIC && fstat(netns_fd, &ns) == 0 &&
+              ioctl(netns_fd, NS_GET_NSTYPE) == CLONE_NEWNET && !same(ns, net),
+          bad_netns, 0, "fd 3 is not a sandbox's network namespace");
+    Fd userns(ioctl(netns_fd, NS_GET_USERNS));
+    check(userns && fstat(userns.fd, &user) == 0 && !same(user, own_user), bad_netns, 0,
+          "the network namespace on fd 3 belongs to the host, not a sandbox");
+    check(ioctl(userns.fd, NS_GET_OWNER_UID, &owner) == 0 && owner == uid, bad_netns, 0,
+          "the network namespace on fd 3 is not the caller's");
+}
+
+static std::optional<uint32_t> user_id(const std::string& name)
+{
+    const passwd* pw = getpwnam(name.c_str());
+    return pw ? std::optional(pw->pw_uid) : std::nullopt;
+}
+
+static std::optional<uint32_t> group_id(const std::string& name)
+{
+    const group* gr = getgrnam(name.c_str());
+    return gr ? std::optional(gr->gr_gid) : std::nullopt;
+}
+
+static uint32_t plan(Netlink& rt, const Policy& policy, uid_t uid, HostNet& host)
+{
+    std::string resolv;
+    int err = read_all(Fd(open("/etc/resolv.conf", O_RDONLY | O_NONBLOCK | O_CLOEXEC)), resolv);
+
+    check(!err || err == ENOENT, failed, err, "cannot read '/etc/resolv.conf'");
+    host.nameservers = parse_resolv_conf(resolv);
+    err = dump_host(rt, host);
+    check(!err, failed, err, "cannot read the host's links, addresses and routes");
+    Plan p = nsjv::plan(policy, host, uid);
+    check(!p.refusal, p.refusal, 0, "%s", p.why.c_str());
+    return p.addr;
+}
+
+// One RTM_NEWLINK creates both ends, the peer right in the sandbox, and stamps the owner into
+// the host end's group: quotas are counted from the kernel's own state. The kernel names the
+// host end from "nsjv%d", the smallest free number, so no name is raced for; ours is the one
+// link that was not there before (no other helper runs meanwhile: we hold the lock).
+static std::string create(Netlink& rt, HostNet& host, uid_t uid)
+{
+    HostNet now;
+    int err = create_veth(rt, std::string(if_prefix) + "%d", uid, netns_fd, peer_name);
+
+    check(!err, err == EEXIST ? bad_netns : failed, err, "cannot create the veth pair%s",
+          err == EEXIST ? " (is there an eth0 in the sandbox already?)" : "");
+    err = dump_host(rt, now);
+    for (const Link& l : now.links)
+        if (l.name.starts_with(if_prefix) &&
+            std::none_of(host.links.begin(), host.links.end(),
+                         [&](const Link& old) { return old.index == l.index; })) {
+            undo_rt = &rt;
+            undo_index = l.index;
+            return l.name;
+        }
+    check(false, failed, err ? err : ENODEV, "cannot find the new veth");
+    return {};
+}
+
+// The order keeps the host safe at each point: IPv6 is off before the link can go up (or the
+// sandbox could send the host router advertisements); the table exists before forwarding is
+// on (or the first sandbox would have a moment of forwarding without rules); up comes last.
+static void configure(Netlink& rt, Netlink& nf, const Policy& policy, const std::string& name,
+                      uint32_t addr)
+{
+    auto sysctl = [](const std::string& path, const char* value, bool optional) {
+        Fd f(open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+        check((!f && optional && errno == ENOENT) ||
+                  (f && write(f.fd, value, strlen(value)) == ssize_t(strlen(value))),
+              failed, sys, "cannot set '%s'", path.c_str());
+    };
+    const std::string v6 = "/proc/sys/net/ipv6/conf/" + name + "/";
+    std::vector<std::string> routers = {name};
+    int err;
+
+    sysctl(v6 + "disable_ipv6", "1", access("/proc/sys/net/ipv6", F_OK) != 0); // or no IPv6
+    sysctl(v6 + "accept_ra", "0", true);
+    err = add_address(rt, undo_index, addr, 31);
+    check(!err, failed, err, "cannot add the address of '%s'", name.c_str());
+    err = ensure_table(nf, policy);
+    check(!err, failed, err, "cannot set up the nftables table 'inet nsjail-vpn'");
+    routers.insert(routers.end(), policy.uplinks.begin(), policy.uplinks.end());
+    for (size_t i = 0; policy.forwarding && i < routers.size(); ++i)
+        sysctl("/proc/sys/net/ipv4/conf/" + routers[i] + "/forwarding", "1", false);
+    err = set_link(rt, RTM_NEWLINK, undo_index, IFF_UP);
+    check(!err, failed, err, "cannot set '%s' up", name.c_str());
+}
+
+int main(int argc, char** argv)
+{
+    // Order of operations. Nothing on the host changes before step 9; every failure after it
+    // removes the veth again.
+    //  1. Refuse argc < 1. Clear the environment, open fds 0-2, close all but 0-3, reset
+    //     signals, umask 022, cwd "/", not dumpable: nothing the caller set up reaches on.
+    //  2. Parse argv: "attach" or "--version", nothing else.
+    //  3. The caller's real uid, gid and groups; then root in full; reset resource limits.
+    //  4. Read the policy: trusted only if it and every directory above it are root's alone.
+    //  5. fd 3: a network namespace, not ours, of a non-initial user ns the caller owns.
+    //  6. The caller against the policy.  7. The lock, with a bounded wait.
+    //  8. Dump links, addresses, routes: the pool is safe, the uplinks exist, the quota is
+    //     not reached; pick a free /31.
+    //  9. Create the veth: host end nsjvN with the owner as IFLA_GROUP, eth0 in the sandbox.
+    // 10. Host end: IPv6 off, the address. 11. The nftables table; then forwarding, link up.
+    // 12. Print the result; the lock goes with the process.
+    check(argc >= 1, usage, 0, "refusing to run without arguments");
+    sanitize();
+    if (argc == 2 && strcmp(argv[1], "--version") == 0)
+        return dprintf(STDOUT_FILENO, "nsjail-vpn-helper %s\n", NSJV_VERSION) < 0;
+    check(argc == 2 && strcmp(argv[1], "attach") == 0, usage, 0,
+          "usage: nsjail-vpn-helper attach, with a network namespace on fd 3");
+
+    uid_t uid = getuid();
+    std::vector<gid_t> gids = become_root();
+    Policy policy = load_policy(uid);
+    check_netns(uid);
+    check(allowed(policy, uid, gids, user_id, group_id), denied, 0, "not permitted by the policy");
+
+    // One helper at a time plans and creates, so two never pick the same /31 or name.
+    Fd lock(open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    struct timespec pause = {0, 50'000'000};
+    for (int i = 0; lock && flock(lock.fd, LOCK_EX | LOCK_NB) != 0; ++i, nanosleep(&pause, {}))
+        check(errno == EWOULDBLOCK && i < 100, failed, sys, "cannot lock '%s'", lock_path);
+    check(bool(lock), failed, sys, "cannot open '%s'", lock_path);
+
+    Netlink rt, nf;
+    HostNet host;
+    int err = rt.open(NETLINK_ROUTE);
+    err = err ? err : nf.open(NETLINK_NETFILTER);
+    check(!err, failed, err, "cannot open a netlink socket");
+    uint32_t addr = plan(rt, policy, uid, host);
+    std::string name = create(rt, host, uid);
+    configure(rt, nf, policy, name, addr);
+    check(dprintf(STDOUT_FILENO, "v1 %s %s %s 31 %s\n", name.c_str(), format_ipv4(addr).c_str(),
+                  format_ipv4(addr + 1).c_str(), peer_name) > 0,
+          failed, sys, "cannot write the result");
+    return 0;
+}

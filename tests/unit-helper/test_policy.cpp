@@ -1,0 +1,177 @@
+// The policy grammar: every kind of bad line makes the whole file invalid.
+#include "core.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace nsjv;
+
+namespace
+{
+
+const char* const base = "pool 198.18.64.0/24\nuplink eth0\n";
+
+// The error of `text` (after a valid base), or "" if it parses.
+std::string error_of(const std::string& text)
+{
+    ParsedPolicy p = parse_policy(base + text);
+    return p.policy ? "" : p.why;
+}
+
+std::optional<uint32_t> fake_user(const std::string& name)
+{
+    return name == "alice" ? std::optional<uint32_t>(1000) : std::nullopt;
+}
+
+std::optional<uint32_t> fake_group(const std::string& name)
+{
+    return name == "vpnusers" ? std::optional<uint32_t>(2000) : std::nullopt;
+}
+
+} // namespace
+
+TEST_CASE("the documented example parses, trailing comments included")
+{
+    ParsedPolicy p = parse_policy("# lines: KEY VALUE\n"
+                                  "allow-user alice            # name or numeric uid\n"
+                                  "allow-user 1001\n"
+                                  "allow-group vpnusers        # name or numeric gid\n"
+                                  "pool 198.18.64.0/24         # IPv4 CIDR\n"
+                                  "pool 198.18.128.0/30\n"
+                                  "uplink eth0\n"
+                                  "uplink wlan0\n"
+                                  "forwarding yes\n"
+                                  "max-per-user 8\n"
+                                  "host-access no\n");
+    REQUIRE(p.policy);
+    CHECK(p.policy->users == std::vector<std::string>{"alice", "1001"});
+    CHECK(p.policy->groups == std::vector<std::string>{"vpnusers"});
+    CHECK(p.policy->pools == std::vector<Net>{{0xc6124000, 24}, {0xc6128000, 30}});
+    CHECK(p.policy->uplinks == std::vector<std::string>{"eth0", "wlan0"});
+    CHECK(p.policy->forwarding);
+    CHECK(!p.policy->host_access);
+    CHECK(p.policy->max_per_user == 8);
+}
+
+TEST_CASE("defaults, blank lines, tabs and spaces")
+{
+    ParsedPolicy p =
+        parse_policy("\n   \n\t# comment\n\tpool\t198.18.64.0/24  \n  uplink  eth0\t\n#");
+    REQUIRE(p.policy);
+    CHECK(!p.policy->forwarding);
+    CHECK(!p.policy->host_access);
+    CHECK(p.policy->max_per_user == 8);
+    CHECK(p.policy->users.empty());
+    CHECK(
+        parse_policy(std::string(base) + "max-per-user 1\nforwarding no\nhost-access yes").policy);
+    CHECK(parse_policy(std::string(base) + "max-per-user 1024").policy->max_per_user == 1024);
+}
+
+TEST_CASE("a file needs a pool and an uplink")
+{
+    CHECK(parse_policy("").why == "no pool");
+    CHECK(parse_policy("uplink eth0\n").why == "no pool");
+    CHECK(parse_policy("pool 198.18.64.0/24\n").why == "no uplink");
+    CHECK(parse_policy("pool 198.18.64.0/24\n").line == 0);
+    CHECK(parse_policy(std::string(70 * 1024, '#')).why == "file too large");
+}
+
+TEST_CASE("bad lines, and the line they are on")
+{
+    ParsedPolicy p = parse_policy("pool 198.18.64.0/24\n\n# x\nuplink eth0 eth1\n");
+    CHECK(p.why == "expected KEY VALUE");
+    CHECK(p.line == 4);
+    CHECK(error_of("allow-user") == "expected KEY VALUE");
+    CHECK(error_of("allow-user alice bob") == "expected KEY VALUE");
+    CHECK(error_of("allow_user alice") == "unknown key");
+    CHECK(error_of("Allow-user alice") == "unknown key");
+    CHECK(error_of("alice") == "expected KEY VALUE");
+    CHECK(error_of("pool 198.18.65.0/24\r") == "control character");
+    CHECK(error_of("uplink e\x01th1") == "control character");
+}
+
+TEST_CASE("yes/no values")
+{
+    for (const char* bad : {"Yes", "true", "1", "on", "y"}) {
+        CAPTURE(std::string(bad));
+        CHECK(error_of(std::string("forwarding ") + bad) == "bad value");
+        CHECK(error_of(std::string("host-access ") + bad) == "bad value");
+    }
+}
+
+TEST_CASE("numbers out of range or not plain decimal")
+{
+    for (const char* bad : {"0", "1025", "-1", "+8", "08", "8x", "0x10", "99999999999", "1e3"}) {
+        CAPTURE(std::string(bad));
+        CHECK(error_of(std::string("max-per-user ") + bad) == "bad value");
+    }
+    for (const char* bad : {"4294967295", "4294967296", "-5", "007"}) {
+        CAPTURE(std::string(bad));
+        CHECK(error_of(std::string("allow-user ") + bad) == "bad value");
+        CHECK(error_of(std::string("allow-group ") + bad) == "bad value");
+    }
+    CHECK(error_of("allow-user 0") == "");
+    CHECK(error_of("allow-user 4294967294") == "");
+}
+
+TEST_CASE("user and group names")
+{
+    CHECK(error_of("allow-user alice.b_c-d") == "");
+    CHECK(error_of("allow-group vpn-users") == "");
+    for (const char* bad : {"-alice", "al$ce", "al/ce", "al:ce", "alice\xc3\xa9",
+                            "a23456789012345678901234567890123"}) {
+        CAPTURE(std::string(bad));
+        CHECK(error_of(std::string("allow-user ") + bad) == "bad value");
+    }
+}
+
+TEST_CASE("pools: IPv4 CIDR, prefix 16..30, host bits zero")
+{
+    CHECK(error_of("pool 198.19.0.0/16") == "");
+    CHECK(error_of("pool 198.19.0.0/30") == "");
+    for (const char* bad :
+         {"198.18.0.0/15", "198.18.64.0/31", "198.18.64.0/32", "198.18.64.0", "198.18.64.1/24",
+          "198.18.64/24", "198.018.64.0/24", "0xc6.18.64.0/24", "198.18.64.0/024", "198.18.64.0/",
+          "/24", "198.18.256.0/24", "fd00::/64", "198.18.64.0/24/1", " 198.18.64.0/24x"}) {
+        CAPTURE(std::string(bad));
+        CHECK(error_of(std::string("pool ") + bad) == "bad value");
+    }
+    CHECK(error_of("pool 198.18.64.0/24") == "duplicate entry");
+}
+
+TEST_CASE("uplinks: the kernel's interface names, never our own prefix")
+{
+    CHECK(error_of("uplink wlp0s20f3") == "");
+    CHECK(error_of("uplink 123456789012345") == "");
+    for (const char* bad : {"1234567890123456", ".", "..", "a/b", "eth0:1", "nsjv0", "nsjv"}) {
+        CAPTURE(std::string(bad));
+        CHECK(error_of(std::string("uplink ") + bad) == "bad value");
+    }
+}
+
+TEST_CASE("duplicates")
+{
+    CHECK(error_of("uplink eth0") == "duplicate entry");
+    CHECK(error_of("allow-user alice\nallow-user alice") == "duplicate entry");
+    CHECK(error_of("allow-group 5\nallow-group 5") == "duplicate entry");
+    CHECK(error_of("allow-user 5\nallow-group 5") == "");
+    CHECK(error_of("forwarding yes\nforwarding yes") == "duplicate key");
+    CHECK(error_of("host-access no\nhost-access yes") == "duplicate key");
+    CHECK(error_of("max-per-user 2\nmax-per-user 3") == "duplicate key");
+    CHECK(parse_policy(std::string(base) + "forwarding no\nforwarding no").line == 4);
+}
+
+TEST_CASE("who is allowed")
+{
+    Policy p = *parse_policy(std::string(base) + "allow-user alice\nallow-user 1001\n"
+                                                 "allow-group vpnusers\nallow-group 3000\n")
+                    .policy;
+    CHECK(allowed(p, 1000, {1000}, fake_user, fake_group));
+    CHECK(allowed(p, 1001, {1001}, fake_user, fake_group));
+    CHECK(allowed(p, 1002, {1002, 2000}, fake_user, fake_group));
+    CHECK(allowed(p, 1003, {3000}, fake_user, fake_group));
+    CHECK(!allowed(p, 1004, {1004, 2001}, fake_user, fake_group));
+    CHECK(!allowed(p, 2000, {1004}, fake_user, fake_group)); // a gid is not a uid
+    Policy unknown = *parse_policy(std::string(base) + "allow-user bob\nallow-group staff").policy;
+    CHECK(!allowed(unknown, 1000, {1000, 2000}, fake_user, fake_group));
+    CHECK(!allowed(*parse_policy(base).policy, 0, {0}, fake_user, fake_group));
+}
