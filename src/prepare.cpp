@@ -87,9 +87,12 @@ Result<bool> ask_secrets(Context& ctx)
         return true;
     UniqueFd tty(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
     if (!tty)
-        return fail(std::string("the VPN asks for ") +
-                    (plan.ask_credentials ? "a user name and password" : "a key passphrase") +
-                    " but there is no terminal to ask on");
+        return fail(plan.ask_credentials
+                        ? "the VPN asks for a user name and password but there is no terminal "
+                          "to ask on: put them on two lines of a file only you can read, and "
+                          "name it in the configuration: auth-user-pass FILE"
+                        : "the VPN key asks for a passphrase but there is no terminal to ask on: "
+                          "put it in a file only you can read, and name it: askpass FILE");
     if (plan.ask_credentials) {
         auto user = ask(tty.get(), "VPN user name: ", false);
         if (!user)
