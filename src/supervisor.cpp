@@ -250,7 +250,14 @@ dns::Choice connect_vpn(State& s)
     openvpn::Report report = wait_for_tunnel(s);
     for (const auto& w : report.warnings)
         log::warning("%s", w.c_str());
-    auto tunnel = move_tunnel(s, report.device.empty() ? openvpn::tunnel_name : report.device);
+    // We named the tunnel (--dev vpn0); a report naming another device is not acted on,
+    // so only the interface we asked for is ever moved.
+    if (!report.device.empty() && report.device != openvpn::tunnel_name) {
+        channel::send(s.vpn->hook.get(), "fail");
+        failed(s, "the VPN client reported device '" + report.device + "', not '" +
+                      openvpn::tunnel_name + "'");
+    }
+    auto tunnel = move_tunnel(s, openvpn::tunnel_name);
     if (!tunnel) {
         channel::send(s.vpn->hook.get(), "fail");
         failed(s, "cannot hand the tunnel to the app: " + tunnel.error());
