@@ -61,16 +61,23 @@ Result<Socket> Socket::open()
     return s;
 }
 
-int Socket::set_up(const std::string& ifname)
+// Applies one change to a link: fill() sets what changes on an empty rtnl_link.
+template <class F> int change_link(nl_sock* sk, const std::string& ifname, F fill)
 {
     rtnl_link* raw = nullptr;
-    int err = rtnl_link_get_kernel(sk_.get(), 0, ifname.c_str(), &raw);
+    int err = rtnl_link_get_kernel(sk, 0, ifname.c_str(), &raw);
     if (err < 0)
         return err;
     LinkPtr link(raw), change(rtnl_link_alloc());
+    if (!change)
+        return -NLE_NOMEM;
+    fill(change.get());
+    return rtnl_link_change(sk, link.get(), change.get(), 0);
+}
 
-    rtnl_link_set_flags(change.get(), IFF_UP);
-    return rtnl_link_change(sk_.get(), link.get(), change.get(), 0);
+int Socket::set_up(const std::string& ifname)
+{
+    return change_link(sk_.get(), ifname, [](rtnl_link* c) { rtnl_link_set_flags(c, IFF_UP); });
 }
 
 // Names are looked up over this socket, in its namespace: if_nametoindex() would ask
@@ -204,30 +211,21 @@ Result<Tunnel> Socket::capture(const std::string& ifname)
 
 int Socket::move(const std::string& ifname, int netns_fd)
 {
-    rtnl_link* raw = nullptr;
-    int err = rtnl_link_get_kernel(sk_.get(), 0, ifname.c_str(), &raw);
-    if (err < 0)
-        return err;
-    LinkPtr link(raw), change(rtnl_link_alloc());
-
-    rtnl_link_set_ns_fd(change.get(), netns_fd);
-    return rtnl_link_change(sk_.get(), link.get(), change.get(), 0);
+    return change_link(sk_.get(), ifname,
+                       [netns_fd](rtnl_link* c) { rtnl_link_set_ns_fd(c, netns_fd); });
 }
 
 Result<bool> Socket::replay(const Tunnel& t)
 {
     int err = 0;
 
-    if (t.mtu) {
-        rtnl_link* raw = nullptr;
-        if ((err = rtnl_link_get_kernel(sk_.get(), 0, t.name.c_str(), &raw)) < 0)
-            return fail("cannot find '" + t.name + "': " + why(err));
-        LinkPtr link(raw), change(rtnl_link_alloc());
-        rtnl_link_set_mtu(change.get(), t.mtu);
-        rtnl_link_set_flags(change.get(), IFF_UP);
-        if ((err = rtnl_link_change(sk_.get(), link.get(), change.get(), 0)) < 0)
-            return fail("cannot bring '" + t.name + "' up: " + why(err));
-    }
+    err = change_link(sk_.get(), t.name, [&t](rtnl_link* c) {
+        if (t.mtu)
+            rtnl_link_set_mtu(c, t.mtu);
+        rtnl_link_set_flags(c, IFF_UP);
+    });
+    if (err < 0)
+        return fail("cannot bring '" + t.name + "' up: " + why(err));
     for (const auto& a : t.addresses)
         if ((err = add_address(t.name, a.local, a.peer)) < 0)
             return fail("cannot add address " + a.local + ": " + why(err));
