@@ -10,10 +10,10 @@ using namespace nsjv;
 
 static constexpr auto mask = [](unsigned len) { return len ? ~uint32_t(0) << (32 - len) : 0; };
 
-std::optional<uint32_t> nsjv::parse_uint(std::string_view s, uint32_t max)
+// 1..max, and no sign, no leading zero (is 010 octal?), no overflow.
+static std::optional<uint32_t> parse_uint(std::string_view s, uint32_t max)
 {
     uint64_t v = 0;
-    // No sign, no leading zero (is 010 octal?), no overflow.
     if (s.empty() || s.size() > 10 || s[0] == '0' || s.find_first_not_of("0123456789") != s.npos)
         return std::nullopt;
     for (char c : s)
@@ -114,23 +114,22 @@ Plan nsjv::plan(const Policy& policy, const HostNet& host, uint32_t uid)
 static constexpr auto numeric = [](std::string_view s) {
     return s.find_first_not_of("0123456789") == s.npos;
 };
+static constexpr const char* name_chars =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
 
 static const char* apply(Policy& p, std::vector<std::string_view>& seen, std::string_view key,
                          std::string_view value)
 {
     // A user or group: an id ((uid_t)-1 means "unchanged" to the kernel) or a portable name.
-    auto name_char = [](char c) { return isalnum(c & 0xff) || c == '_' || c == '.' || c == '-'; };
     bool principal = numeric(value) ? value == "0" || parse_uint(value, 0xfffffffe)
                                     : value.size() <= 32 && value[0] != '-' &&
-                                          std::all_of(value.begin(), value.end(), name_char);
+                                          value.find_first_not_of(name_chars) == value.npos;
     // The kernel's rule for names (dev_valid_name), and not our prefix; it goes into paths.
     bool ifname = value.size() <= 15 && value != "." && value != ".." &&
                   !value.starts_with(if_prefix) && value.find_first_of("/:") == value.npos;
     auto add = [](auto& list, bool valid, auto item) -> const char* {
-        if (!valid || std::count(list.begin(), list.end(), item))
-            return valid ? "duplicate entry" : "bad value";
-        list.push_back(item);
-        return nullptr;
+        bool dup = valid && std::count(list.begin(), list.end(), item);
+        return !valid ? "bad value" : dup ? "duplicate entry" : (list.push_back(item), nullptr);
     };
     auto net = parse_net(value);
     auto n = parse_uint(value, 1024);

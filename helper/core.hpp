@@ -1,6 +1,6 @@
-// nsjail-vpn-helper's parts. core.cpp is pure (policy, address pool and firewall rules as
-// data, unit-tested without privileges); netlink.cpp talks to the kernel, and its functions
-// return 0 or an errno value: main, which knows what the user was trying to do, says why.
+// nsjail-vpn-helper's parts. core.cpp is pure (policy, address pool, firewall rules as data;
+// unit-tested without privileges). netlink.cpp talks to the kernel; its functions return 0 or
+// an errno value, and main, which knows what the user was trying to do, says what failed.
 #pragma once
 
 #include <cstdint>
@@ -16,13 +16,13 @@ struct mnl_socket;
 namespace nsjv {
 
 inline constexpr std::string_view if_prefix = "nsjv";
+enum Exit { failed = 1, usage = 2, denied = 3, bad_netns = 4, bad_pool = 5 }; // the contract
 
 struct Net { // an IPv4 network, in host byte order
     uint32_t addr = 0;
     unsigned len = 32;
     bool operator==(const Net&) const = default;
 };
-std::optional<uint32_t> parse_uint(std::string_view text, uint32_t max); // 1..max, strict
 std::optional<uint32_t> parse_ipv4(std::string_view text);
 std::optional<Net> parse_net(std::string_view text); // "a.b.c.d/len", host bits zero
 std::string format_ipv4(uint32_t addr);
@@ -60,15 +60,11 @@ struct HostNet {
     std::vector<uint32_t> nameservers;
 };
 std::vector<uint32_t> parse_resolv_conf(std::string_view text);
-// Exit codes: part of the contract with the launcher, nsjail-vpn-helper(8).
-enum Exit { failed = 1, usage = 2, denied = 3, bad_netns = 4, bad_pool = 5 };
-struct Plan { // a refusal, or the host address of a free /31 of the pool
+struct Plan { // a refusal (an exit code and why), or the host address of a free /31
     int refusal = 0;
     std::string why;
     uint32_t addr = 0;
 };
-// The pool is safe (no nameserver, gateway, route or address of the host in it), the uplinks
-// exist, the caller's quota is not reached: then the first free /31.
 Plan plan(const Policy& policy, const HostNet& host, uint32_t uid);
 
 // The project's one nftables table, inet nsjail-vpn: the policy's alone, never per sandbox.

@@ -73,7 +73,7 @@ static void sanitize()
           failed, sys, "cannot set up a clean process state");
 }
 
-// Root in full: then the caller can no longer signal, ptrace or limit us with its own uid.
+// Root in full: the caller can no longer signal, ptrace or limit us with its own uid.
 static std::vector<gid_t> become_root()
 {
     int n = getgroups(0, nullptr);
@@ -83,8 +83,8 @@ static std::vector<gid_t> become_root()
     check(setgroups(0, nullptr) == 0 && setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) == 0, failed,
           sys, "cannot become root (is the helper installed setuid root?)");
     for (int res : {RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_AS, RLIMIT_NOFILE}) {
-        rlimit lim = {res == RLIMIT_NOFILE ? 1024 : RLIM_INFINITY, 0};
-        lim.rlim_max = lim.rlim_cur;
+        rlim_t max = res == RLIMIT_NOFILE ? 1024 : RLIM_INFINITY;
+        rlimit lim = {max, max};
         check(setrlimit(res, &lim) == 0, failed, sys, "cannot reset resource limits");
     }
     return gids;
@@ -115,8 +115,7 @@ static Policy load_policy(uid_t uid)
                   (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) &&
                   (!(st.st_mode & 022) || (dir && (st.st_mode & S_ISVTX))),
               denied, f ? 0 : errno,
-              "not permitted: the helper policy, or a directory above it, "
-              "is not root's alone");
+              "not permitted: the policy or a directory above is not root's");
     };
 
     for (size_t slash; (slash = rest.find('/')) != rest.npos; rest.remove_prefix(slash + 1)) {
@@ -174,29 +173,37 @@ static std::optional<uint32_t> group_id(const std::string& name)
     return gr ? std::optional(gr->gr_gid) : std::nullopt;
 }
 
-static uint32_t plan(Netlink& rt, const Policy& policy, uid_t uid, HostNet& host)
+// Steps 8 to 11. One RTM_NEWLINK creates both ends, the peer right in the sandbox, and stamps
+// the owner into the host end's group, so quotas are counted from the kernel's own state; the
+// kernel names it from "nsjv%d" (the smallest free number, never raced for), and ours is the
+// one link not there before. Then the order keeps the host safe at each point: IPv6 is off
+// before the link can go up (or the sandbox could send the host router advertisements), the
+// table exists before forwarding is on (or the first sandbox would forward without rules),
+// and up comes last.
+static std::string attach(Netlink& rt, Netlink& nf, const Policy& policy, uid_t uid, uint32_t& addr)
 {
-    std::string resolv;
+    HostNet host, now;
+    std::string resolv, name;
+    auto sysctl = [&](const std::string& key, const char* value, bool optional) {
+        std::string path = "/proc/sys/net/" + key;
+        Fd f(open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+        check((!f && optional && errno == ENOENT) ||
+                  (f && write(f.fd, value, strlen(value)) == ssize_t(strlen(value))),
+              failed, sys, "cannot set '%s'", path.c_str());
+    };
     int err = read_all(Fd(open("/etc/resolv.conf", O_RDONLY | O_NONBLOCK | O_CLOEXEC)), resolv);
 
     check(!err || err == ENOENT, failed, err, "cannot read '/etc/resolv.conf'");
     host.nameservers = parse_resolv_conf(resolv);
-    err = dump_host(rt, host);
+    err = rt.open(NETLINK_ROUTE);
+    err = err ? err : nf.open(NETLINK_NETFILTER);
+    err = err ? err : dump_host(rt, host);
     check(!err, failed, err, "cannot read the host's links, addresses and routes");
-    Plan p = nsjv::plan(policy, host, uid);
+    Plan p = plan(policy, host, uid);
     check(!p.refusal, p.refusal, 0, "%s", p.why.c_str());
-    return p.addr;
-}
+    addr = p.addr;
 
-// One RTM_NEWLINK creates both ends, the peer right in the sandbox, and stamps the owner into
-// the host end's group: quotas are counted from the kernel's own state. The kernel names the
-// host end from "nsjv%d", the smallest free number, so no name is raced for; ours is the one
-// link that was not there before (no other helper runs meanwhile: we hold the lock).
-static std::string create(Netlink& rt, HostNet& host, uid_t uid)
-{
-    HostNet now;
-    int err = create_veth(rt, std::string(if_prefix) + "%d", uid, netns_fd, peer_name);
-
+    err = create_veth(rt, std::string(if_prefix) + "%d", uid, netns_fd, peer_name);
     check(!err, err == EEXIST ? bad_netns : failed, err, "cannot create the veth pair%s",
           err == EEXIST ? " (is there an eth0 in the sandbox already?)" : "");
     err = dump_host(rt, now);
@@ -204,41 +211,23 @@ static std::string create(Netlink& rt, HostNet& host, uid_t uid)
         if (l.name.starts_with(if_prefix) &&
             std::none_of(host.links.begin(), host.links.end(),
                          [&](const Link& old) { return old.index == l.index; })) {
-            undo_rt = &rt;
             undo_index = l.index;
-            return l.name;
+            name = l.name;
         }
-    check(false, failed, err ? err : ENODEV, "cannot find the new veth");
-    return {};
-}
+    undo_rt = undo_index ? &rt : nullptr;
+    check(!err && undo_index, failed, err ? err : ENODEV, "cannot find the new veth");
 
-// The order keeps the host safe at each point: IPv6 is off before the link can go up (or the
-// sandbox could send the host router advertisements); the table exists before forwarding is
-// on (or the first sandbox would have a moment of forwarding without rules); up comes last.
-static void configure(Netlink& rt, Netlink& nf, const Policy& policy, const std::string& name,
-                      uint32_t addr)
-{
-    auto sysctl = [](const std::string& path, const char* value, bool optional) {
-        Fd f(open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
-        check((!f && optional && errno == ENOENT) ||
-                  (f && write(f.fd, value, strlen(value)) == ssize_t(strlen(value))),
-              failed, sys, "cannot set '%s'", path.c_str());
-    };
-    const std::string v6 = "/proc/sys/net/ipv6/conf/" + name + "/";
-    std::vector<std::string> routers = {name};
-    int err;
-
-    sysctl(v6 + "disable_ipv6", "1", access("/proc/sys/net/ipv6", F_OK) != 0); // or no IPv6
-    sysctl(v6 + "accept_ra", "0", true);
+    sysctl("ipv6/conf/" + name + "/disable_ipv6", "1", true); // absent: no IPv6 in the kernel
+    sysctl("ipv6/conf/" + name + "/accept_ra", "0", true);
     err = add_address(rt, undo_index, addr, 31);
     check(!err, failed, err, "cannot add the address of '%s'", name.c_str());
     err = ensure_table(nf, policy);
     check(!err, failed, err, "cannot set up the nftables table 'inet nsjail-vpn'");
-    routers.insert(routers.end(), policy.uplinks.begin(), policy.uplinks.end());
-    for (size_t i = 0; policy.forwarding && i < routers.size(); ++i)
-        sysctl("/proc/sys/net/ipv4/conf/" + routers[i] + "/forwarding", "1", false);
+    for (size_t i = 0; policy.forwarding && i <= policy.uplinks.size(); ++i)
+        sysctl("ipv4/conf/" + (i ? policy.uplinks[i - 1] : name) + "/forwarding", "1", false);
     err = set_link(rt, RTM_NEWLINK, undo_index, IFF_UP);
     check(!err, failed, err, "cannot set '%s' up", name.c_str());
+    return name;
 }
 
 int main(int argc, char** argv)
@@ -270,7 +259,7 @@ int main(int argc, char** argv)
     check_netns(uid);
     check(allowed(policy, uid, gids, user_id, group_id), denied, 0, "not permitted by the policy");
 
-    // One helper at a time plans and creates, so two never pick the same /31 or name.
+    // One helper at a time plans and creates, so two never pick the same /31.
     Fd lock(open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     struct timespec pause = {0, 50'000'000};
     for (int i = 0; lock && flock(lock.fd, LOCK_EX | LOCK_NB) != 0; ++i, nanosleep(&pause, {}))
@@ -278,13 +267,8 @@ int main(int argc, char** argv)
     check(bool(lock), failed, sys, "cannot open '%s'", lock_path);
 
     Netlink rt, nf;
-    HostNet host;
-    int err = rt.open(NETLINK_ROUTE);
-    err = err ? err : nf.open(NETLINK_NETFILTER);
-    check(!err, failed, err, "cannot open a netlink socket");
-    uint32_t addr = plan(rt, policy, uid, host);
-    std::string name = create(rt, host, uid);
-    configure(rt, nf, policy, name, addr);
+    uint32_t addr = 0;
+    std::string name = attach(rt, nf, policy, uid, addr);
     check(dprintf(STDOUT_FILENO, "v1 %s %s %s 31 %s\n", name.c_str(), format_ipv4(addr).c_str(),
                   format_ipv4(addr + 1).c_str(), peer_name) > 0,
           failed, sys, "cannot write the result");

@@ -70,8 +70,7 @@ static int parse(const nlmsghdr* nlh, void* out)
         host.links.push_back({uint32_t(ifi->ifi_index), at.u32(IFLA_GROUP), at.str(IFLA_IFNAME)});
     if (nlh->nlmsg_type == RTM_NEWADDR && ifa->ifa_family == AF_INET && at.len(IFA_LOCAL))
         host.routes.push_back({ifa->ifa_index, {at.ipv4(IFA_LOCAL), 32}});
-    // TODO: the next hops of multipath routes (RTA_MULTIPATH) are not checked against the
-    // pool, only their connected routes are: an on-link gateway inside it goes unnoticed.
+    // TODO: multipath next hops (RTA_MULTIPATH) are not checked, only their connected routes.
     if (nlh->nlmsg_type == RTM_NEWROUTE && rtm->rtm_family == AF_INET)
         host.routes.push_back(
             {at.u32(RTA_OIF), {at.ipv4(RTA_DST), rtm->rtm_dst_len}, at.ipv4(RTA_GATEWAY)});
@@ -160,23 +159,19 @@ static const struct {
     const char* expr;
     Attr attrs[4];
 } loads[] = {
+    // clang-format off
     {"meta", {{NFTNL_EXPR_META_KEY, NFT_META_IIFNAME}, {NFTNL_EXPR_META_DREG, NFT_REG_1}}},
     {"meta", {{NFTNL_EXPR_META_KEY, NFT_META_OIFNAME}, {NFTNL_EXPR_META_DREG, NFT_REG_1}}},
     {"meta", {{NFTNL_EXPR_META_KEY, NFT_META_NFPROTO}, {NFTNL_EXPR_META_DREG, NFT_REG_1}}},
-    {"fib", // the interface of a route back to saddr through iif
-     {{NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT},
-      {NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF},
-      {NFTNL_EXPR_FIB_DREG, NFT_REG_1}}},
-    {"fib",
-     {{NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR},
-      {NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE},
-      {NFTNL_EXPR_FIB_DREG, NFT_REG_1}}},
+    {"fib", {{NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT},
+             {NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF}, {NFTNL_EXPR_FIB_DREG, NFT_REG_1}}},
+    {"fib", {{NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR},
+             {NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE}, {NFTNL_EXPR_FIB_DREG, NFT_REG_1}}},
     {"ct", {{NFTNL_EXPR_CT_KEY, NFT_CT_STATE}, {NFTNL_EXPR_CT_DREG, NFT_REG_1}}},
-    {"payload", // struct iphdr: saddr at offset 12
-     {{NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER},
-      {NFTNL_EXPR_PAYLOAD_OFFSET, 12},
-      {NFTNL_EXPR_PAYLOAD_LEN, 4},
-      {NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1}}},
+    {"payload", {{NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER},   // iphdr.saddr
+                 {NFTNL_EXPR_PAYLOAD_OFFSET, 12}, {NFTNL_EXPR_PAYLOAD_LEN, 4},
+                 {NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1}}},
+    // clang-format on
 };
 
 // Appends one expression to the rule, which then owns it; data goes with the data attribute.
