@@ -97,13 +97,22 @@ int Netlink::talk(const void* msgs, size_t len, HostNet* host)
     return ret == MNL_CB_ERROR ? errno : 0;
 }
 
+// A dump that links changed under (another sandbox ending) comes back flagged, which
+// libmnl reports as EINTR: start again from scratch, on a new socket so that the rest of
+// the interrupted dump is not read as the next one.
 int nsjv::dump_host(Netlink& rt, HostNet& host)
 {
-    int err = 0;
-    for (uint16_t type : {RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE}) { // routes: of every table
-        Request<rtgenmsg> req(rt, type, NLM_F_DUMP);
-        req.hdr->rtgen_family = type == RTM_GETLINK ? AF_UNSPEC : AF_INET;
-        err = err ? err : req.send(rt, &host);
+    int err = EINTR;
+    for (int tries = 0; err == EINTR && tries < 20; ++tries) {
+        HostNet fresh{{}, {}, host.nameservers};
+        err = tries ? rt.open(NETLINK_ROUTE) : 0;
+        for (uint16_t type : {RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE}) { // routes: all tables
+            Request<rtgenmsg> req(rt, type, NLM_F_DUMP);
+            req.hdr->rtgen_family = type == RTM_GETLINK ? AF_UNSPEC : AF_INET;
+            err = err ? err : req.send(rt, &fresh);
+        }
+        if (!err)
+            host = std::move(fresh);
     }
     return err;
 }

@@ -39,8 +39,10 @@ int keep_only_net_admin()
         return -EINVAL;
     if (cap_set_proc(c.get()) < 0)
         return -errno;
-    // Ambient needs the capability permitted and inheritable first.
-    if (cap_reset_ambient() < 0 || cap_set_ambient(CAP_NET_ADMIN, CAP_SET) < 0)
+    // Ambient needs the capability permitted and inheritable first. One CLEAR_ALL, not
+    // libcap's cap_reset_ambient(), which asks about every capability in turn.
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_ADMIN, 0, 0) < 0)
         return -errno;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -errno;
@@ -53,7 +55,7 @@ int drop_all()
 
     if (int err = drop_bounding_except(-1))
         return err;
-    if (cap_reset_ambient() < 0)
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
         return -errno;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -errno;

@@ -110,7 +110,7 @@ Result<Lease> parse_lease(std::string_view line)
     return l;
 }
 
-Result<Lease> attach(int netns_fd, Failure& f)
+Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
 {
     int out[2], err[2];
 
@@ -143,10 +143,11 @@ Result<Lease> attach(int netns_fd, Failure& f)
     out_w.reset();
     err_w.reset();
 
-    // The helper prints one short line on each; read both to the end.
+    // The helper prints one short line on one of them; read until a whole lease line
+    // arrived, or both are closed.
     std::string said_out, said_err;
     pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
-    for (int open_fds = 2; open_fds > 0;) {
+    for (int open_fds = 2; open_fds > 0 && said_out.find('\n') == std::string::npos;) {
         if (poll(fds, 2, -1) < 0 && errno != EINTR)
             break;
         for (int i = 0; i < 2; i++) {
@@ -162,6 +163,13 @@ Result<Lease> attach(int netns_fd, Failure& f)
             }
         }
     }
+    if (said_out.find('\n') != std::string::npos) {
+        helper_pid = pid;
+        auto lease = parse_lease(said_out.substr(0, said_out.find('\n')));
+        if (!lease)
+            f.message = lease.error();
+        return lease;
+    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -170,14 +178,8 @@ Result<Lease> attach(int netns_fd, Failure& f)
         said_err.pop_back();
     if (said_err.rfind("nsjail-vpn-helper: ", 0) == 0)
         said_err = said_err.substr(19);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f);
-        return fail(f.message);
-    }
-    auto lease = parse_lease(said_out.substr(0, said_out.find('\n')));
-    if (!lease)
-        f.message = lease.error();
-    return lease;
+    explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f);
+    return fail(f.message);
 }
 
 } // namespace nsjv::helper

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 namespace nsjv::helper {
 
@@ -26,6 +27,9 @@ struct Failure {
     std::string message;
     std::string hint;
 };
-Result<Lease> attach(int netns_fd, Failure& failure);
+// The helper prints its lease as its very last step; we go on at once and leave its exit
+// (which waits for the kernel to free its sockets) to finish meanwhile: the caller reaps
+// `helper_pid` later.
+Result<Lease> attach(int netns_fd, Failure& failure, pid_t& helper_pid);
 
 } // namespace nsjv::helper

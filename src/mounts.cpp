@@ -48,7 +48,7 @@ Result<bool> make_private_with_proc()
     return true;
 }
 
-Result<bool> overlay_etc(const EtcFiles& files)
+Result<UniqueFd> overlay_etc(const EtcFiles& files)
 {
     UniqueFd top = detached_tmpfs("0755");
     if (!top)
@@ -70,7 +70,7 @@ Result<bool> overlay_etc(const EtcFiles& files)
                           "/work,userxattr";
     if (mount("overlay", "/etc", "overlay", MS_NOSUID | MS_NODEV, options.c_str()) < 0)
         return fail("cannot mount an overlay on /etc: " + sys::why(errno));
-    return true;
+    return top;
 }
 
 Result<bool> hide_host_resolvers()

@@ -1,6 +1,7 @@
 // The sandbox's private view of the file system.
 #pragma once
 
+#include "fd.hpp"
 #include "result.hpp"
 
 #include <string>
@@ -20,8 +21,9 @@ struct EtcFiles {
 // snapshot of hosts. The host replacing /etc/resolv.conf by rename (NetworkManager,
 // systemd-resolved) cannot undo it, unlike a bind mount over that one dentry, and a
 // dangling or missing host file does not matter. The upper layer is a tmpfs that is
-// never attached anywhere: only the overlay refers to it.
-Result<bool> overlay_etc(const EtcFiles& files);
+// never attached anywhere: only the overlay refers to it. The returned fd holds it; keep it
+// open for the sandbox's life, since closing a detached mount waits for an RCU grace period.
+Result<UniqueFd> overlay_etc(const EtcFiles& files);
 
 // Puts empty read-only directories over the sockets of host daemons that would
 // resolve names on the host's network for the app: systemd-resolved, nscd, avahi.

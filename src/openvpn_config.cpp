@@ -87,8 +87,11 @@ std::string quote(const std::string& arg)
 std::string join(const std::vector<std::string>& args)
 {
     std::string s;
-    for (const auto& a : args)
-        s += (s.empty() ? "" : " ") + quote(a);
+    for (const auto& a : args) {
+        if (!s.empty())
+            s += ' ';
+        s += quote(a);
+    }
     return s;
 }
 
@@ -294,7 +297,8 @@ Result<std::vector<Directive>> tokenize(std::string_view text)
                 std::string_view body = text.substr(pos, e == std::string_view::npos ? e : e - pos);
                 pos = e == std::string_view::npos ? text.size() : e + 1;
                 lineno++;
-                d.raw += "\n" + std::string(body);
+                d.raw += '\n';
+                d.raw += body;
                 std::vector<std::string> t;
                 closed = split_line(body, t) && t.size() == 1 && t[0] == close;
             }

@@ -48,7 +48,7 @@ int write_maps(pid_t pid)
     return err;
 }
 
-bool give_uplink(pid_t pid, int control)
+bool give_uplink(pid_t pid, int control, pid_t& helper_pid)
 {
     std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
     UniqueFd netns(open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -57,7 +57,7 @@ bool give_uplink(pid_t pid, int control)
         return false;
     }
     helper::Failure failure;
-    auto lease = helper::attach(netns.get(), failure);
+    auto lease = helper::attach(netns.get(), failure, helper_pid);
     if (!lease) {
         log::error("%s", failure.message.c_str());
         if (!failure.hint.empty())
@@ -141,6 +141,7 @@ int run(Context& ctx)
     channel::send(ctl, "go");
 
     Outcome outcome;
+    pid_t helper_pid = -1;
     for (bool done = false; !done;) {
         pollfd fds[2] = {{ctl, POLLIN, 0}, {signals.get(), POLLIN, 0}};
         if (poll(fds, 2, -1) < 0 && errno != EINTR)
@@ -159,7 +160,7 @@ int run(Context& ctx)
             break;
         }
         if (*msg == "need-uplink") {
-            if (!give_uplink(child->pid, ctl))
+            if (!give_uplink(child->pid, ctl, helper_pid))
                 channel::send(ctl, "no-uplink");
         } else if (msg->rfind("status ", 0) == 0 || msg->rfind("fail ", 0) == 0) {
             outcome = parse_outcome(*msg);
@@ -170,6 +171,8 @@ int run(Context& ctx)
     int status = 0;
     while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
     }
+    if (helper_pid > 0)
+        waitpid(helper_pid, nullptr, 0);
     if (outcome.signal)
         raise_signal(outcome.signal);
     return outcome.status;

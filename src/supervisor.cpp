@@ -34,6 +34,7 @@ struct State {
     int control;
     UniqueFd signals;
     UniqueFd outer, inner;  // network namespaces; inner only with --vpn
+    UniqueFd etc_upper;     // the /etc overlay's tmpfs
     std::optional<openvpn::Client> vpn;
     pid_t app = -1;
     Clock::time_point started = Clock::now();
@@ -432,7 +433,7 @@ void acknowledge_reconnect(State& s)
 
 void run(Context& ctx, UniqueFd control)
 {
-    State s{ctx, control.get(), block_signals(), {}, {}, {}, -1, Clock::now()};
+    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, -1, Clock::now()};
 
     // The launcher writes our uid/gid maps, then says "go"; until then we hold no
     // usable identity in the new user namespace.
@@ -459,8 +460,10 @@ void run(Context& ctx, UniqueFd control)
 
     dns::Choice choice = choose_dns(s);
     mounts::EtcFiles etc{dns::render_resolv_conf(choice), dns::render_nsswitch(ctx.host_nsswitch)};
-    if (auto ok = mounts::overlay_etc(etc); !ok)
-        failed(s, ok.error());
+    auto upper = mounts::overlay_etc(etc);
+    if (!upper)
+        failed(s, upper.error());
+    s.etc_upper = std::move(*upper);
     if (auto ok = mounts::hide_host_resolvers(); !ok)
         failed(s, ok.error());
 
