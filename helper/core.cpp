@@ -95,10 +95,12 @@ Plan nsjv::plan(const Policy& policy, const HostNet& host, uint32_t uid)
             return {Exit::bad_pool,
                     "a pool of the helper policy overlaps a route or an address of the host"};
     }
-    for (const std::string& up : policy.uplinks)
-        if (std::none_of(host.links.begin(), host.links.end(),
-                         [&](const Link& l) { return l.name == up; }))
-            return {Exit::failed, "uplink '" + up + "' of the helper policy does not exist"};
+    // A laptop's uplinks come and go (Wi-Fi, a USB dock): one that is there is enough.
+    if (std::none_of(policy.uplinks.begin(), policy.uplinks.end(), [&](const std::string& up) {
+            return std::any_of(host.links.begin(), host.links.end(),
+                               [&](const Link& l) { return l.name == up; });
+        }))
+        return {Exit::failed, "none of the helper policy's uplinks exists on this host"};
     if (size_t(owned) >= policy.max_per_user)
         return {Exit::denied,
                 "not permitted: " + std::to_string(owned) + " sandboxes is the maximum"};
@@ -137,9 +139,19 @@ static const char* apply(Policy& p, std::vector<std::string_view>& seen, std::st
     if (key == "allow-user" || key == "allow-group")
         return add(key == "allow-user" ? p.users : p.groups, principal, std::string(value));
     if (key == "uplink")
-        return add(p.uplinks, ifname, std::string(value));
+        return add(p.uplinks, ifname && value != "lo", std::string(value));
+    // Not "this network", loopback, link-local, multicast, reserved or broadcast addresses.
+    static constexpr Net special[] = {
+        {0x00000000, 8}, {0x7f000000, 8}, {0xa9fe0000, 16}, {0xe0000000, 3}};
+    auto clash = [&](Net pool) {
+        return std::any_of(std::begin(special), std::end(special),
+                           [&](Net x) { return overlaps(pool, x); }) ||
+               std::any_of(p.pools.begin(), p.pools.end(),
+                           [&](Net x) { return x != pool && overlaps(pool, x); });
+    };
     if (key == "pool")
-        return add(p.pools, net && net->len >= 16 && net->len <= 30, net.value_or(Net{}));
+        return add(p.pools, net && net->len >= 16 && net->len <= 30 && !clash(*net),
+                   net.value_or(Net{}));
     if (key != "forwarding" && key != "host-access" && key != "max-per-user")
         return "unknown key";
     if (std::count(seen.begin(), seen.end(), key))
@@ -203,6 +215,7 @@ std::vector<RuleSpec> nsjv::table_rules(const Policy& policy)
 {
     auto u32 = [](uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); };
     auto oif = [](std::string name) { return name.resize(16), Cond{Load::oifname, name}; };
+    auto iif = [](std::string name) { return name.resize(16), Cond{Load::iifname, name}; };
     const Cond iif_ours{Load::iifname, "nsjv"}, oif_ours{Load::oifname, "nsjv"};
     const Cond established{Load::ct_state, u32(0), false, 2 | 4}; // the two states' bits
     std::vector<RuleSpec> rules = {
@@ -223,6 +236,11 @@ std::vector<RuleSpec> nsjv::table_rules(const Policy& policy)
     for (const std::string& up : policy.uplinks)
         rules.push_back({"forward", {iif_ours, oif(up)}, Verdict::accept});
     rules.push_back({"forward", {iif_ours}, Verdict::drop});
+    // Forwarding on an uplink (for the replies) would route anything arriving there to the
+    // host's other networks too: with the helper in charge of forwarding, only sandboxes'.
+    for (const std::string& up : policy.uplinks)
+        if (policy.forwarding)
+            rules.push_back({"forward", {iif(up)}, Verdict::drop});
     for (const Net& pool : policy.pools)
         for (const std::string& up : policy.uplinks)
             rules.push_back({"postrouting",

@@ -82,10 +82,20 @@ static std::vector<gid_t> become_root()
     check(n >= 0 && getgroups(n, gids.data() + 1) == n, failed, sys, "cannot read the groups");
     check(setgroups(0, nullptr) == 0 && setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) == 0, failed,
           sys, "cannot become root (is the helper installed setuid root?)");
+    // Without CAP_SYS_RESOURCE (a container) no hard limit can be raised: then the soft one
+    // is lifted to it, and only a hard limit too low to finish with is refused.
     for (int res : {RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_AS, RLIMIT_NOFILE}) {
-        rlim_t max = res == RLIMIT_NOFILE ? 1024 : RLIM_INFINITY;
-        rlimit lim = {max, max};
-        check(setrlimit(res, &lim) == 0, failed, sys, "cannot reset resource limits");
+        rlim_t want = res == RLIMIT_NOFILE ? 1024 : RLIM_INFINITY;
+        rlim_t need = res == RLIMIT_NOFILE ? 16 : res == RLIMIT_CPU ? 10 : 256 << 20;
+        rlimit lim = {want, want};
+        if (setrlimit(res, &lim) != 0 && getrlimit(res, &lim) == 0)
+            lim.rlim_cur = lim.rlim_max;
+        check(setrlimit(res, &lim) == 0 && lim.rlim_cur >= need, failed, 0,
+              "the caller's limit on %s is too low to run the helper",
+              res == RLIMIT_CPU     ? "CPU time (ulimit -t)"
+              : res == RLIMIT_FSIZE ? "file size (ulimit -f)"
+              : res == RLIMIT_NOFILE ? "open files (ulimit -n)"
+                                     : "memory (ulimit -d, -v)");
     }
     return gids;
 }
@@ -223,8 +233,8 @@ static std::string attach(Netlink& rt, Netlink& nf, const Policy& policy, uid_t 
     check(!err, failed, err, "cannot add the address of '%s'", name.c_str());
     err = ensure_table(nf, policy);
     check(!err, failed, err, "cannot set up the nftables table 'inet nsjail-vpn'");
-    for (size_t i = 0; policy.forwarding && i <= policy.uplinks.size(); ++i)
-        sysctl("ipv4/conf/" + (i ? policy.uplinks[i - 1] : name) + "/forwarding", "1", false);
+    for (size_t i = 0; policy.forwarding && i <= policy.uplinks.size(); ++i) // absent: skip
+        sysctl("ipv4/conf/" + (i ? policy.uplinks[i - 1] : name) + "/forwarding", "1", i > 0);
     err = set_link(rt, RTM_NEWLINK, undo_index, IFF_UP);
     check(!err, failed, err, "cannot set '%s' up", name.c_str());
     return name;

@@ -74,8 +74,15 @@ void explain(int status, const std::string& said, Failure& f)
                 (said.empty() ? "exit status " + std::to_string(status) : said);
     switch (status) {
     case 3:
-        f.hint = "ask your administrator to allow you in '" + policy + "' (allow-user " +
-                 "or allow-group; see nsjail-vpn-helper(8)), or run with --net none";
+        if (said.find("maximum") != std::string::npos)
+            f.hint = "end one of your sandboxes, or ask your administrator for a higher "
+                     "max-per-user in '" + policy + "'";
+        else if (said.find("not permitted by the policy") != std::string::npos)
+            f.hint = "ask your administrator to allow you in '" + policy + "' (allow-user " +
+                     "or allow-group; see nsjail-vpn-helper(8)), or run with --net none";
+        else
+            f.hint = "the helper's policy '" + policy + "' must be fixed by an administrator: "
+                     "'nsjail-vpn-helper attach' run as root names the problem";
         break;
     case 5:
         f.hint = "the address pool in '" + policy + "' is full or overlaps the host's networks; "

@@ -28,8 +28,8 @@ int command_start(const CLI::App& app, int argc, char** argv)
         if (arg.find('=') != std::string::npos)
             continue;
         const CLI::Option* opt = app.get_option_no_throw(arg);
-        if (opt && opt->get_expected_min() > 0)
-            i++;  // its value, even if it looks like an option
+        if (opt && opt->get_expected_min() > 0 && i + 1 < argc && std::string(argv[i + 1]) != "--")
+            i++;  // its value, even if it looks like an option ("--" never is)
     }
     return argc;
 }
@@ -77,6 +77,10 @@ int parse(int argc, char** argv, Options& opt)
     }
     log::set_level(quiet ? log::Level::quiet : verbose ? log::Level::verbose : log::Level::normal);
 
+    if (verbose && quiet) {
+        log::error("-v and -q contradict each other: use one");
+        return exit_failure;
+    }
     if (!vpn.empty() && !net.empty()) {
         log::error("use either --vpn FILE or --net %s, not both", net.c_str());
         return exit_failure;

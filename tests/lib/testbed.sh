@@ -1055,7 +1055,7 @@ tb_host_snapshot()
         ipv6/conf/*/disable_ipv6 ipv6/conf/*/accept_ra ipv4/conf/*/rp_filter; do
         echo "$f=$(cat "$f")"
     done) >"$d/sysctl"
-    { ip netns list; ls -la /run/netns 2>/dev/null; } >"$d/netns"
+    { ip netns list; ls -lA /run/netns 2>/dev/null; } >"$d/netns"
     stat -c '%A %U %G %t:%T %i' /dev/net/tun >"$d/tun"
     findmnt -rn -o TARGET,SOURCE,FSTYPE,OPTIONS >"$d/mounts"
     (cd /etc && find . -xdev -printf '%p %y %m %U %G %s %T@ %l\n' | LC_ALL=C sort) >"$d/etc-meta"

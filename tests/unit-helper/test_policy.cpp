@@ -124,6 +124,16 @@ TEST_CASE("user and group names")
     }
 }
 
+TEST_CASE("pools: no special-purpose ranges, no overlap between pools; no lo uplink")
+{
+    for (const char* bad : {"0.0.0.0/16", "127.0.0.0/16", "169.254.0.0/16", "224.0.0.0/16",
+                            "240.0.0.0/16", "255.255.0.0/16"})
+        CHECK_MESSAGE(error_of(std::string("pool ") + bad) == "bad value", bad);
+    CHECK(parse_policy("pool 198.18.0.0/16\npool 198.18.64.0/24\nuplink eth0\n").why ==
+          "bad value");
+    CHECK(parse_policy("pool 198.18.64.0/24\nuplink lo\n").why == "bad value");
+}
+
 TEST_CASE("pools: IPv4 CIDR, prefix 16..30, host bits zero")
 {
     CHECK(error_of("pool 198.19.0.0/16") == "");

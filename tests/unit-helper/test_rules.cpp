@@ -78,6 +78,22 @@ TEST_CASE("the default policy's table")
                          });
 }
 
+TEST_CASE("with forwarding managed by the helper, the uplinks forward to sandboxes only")
+{
+    Policy p = *parse_policy("pool 198.18.64.0/24\nuplink uplink0\nuplink wlan0\n"
+                             "forwarding yes\n")
+                    .policy;
+    auto r = rendered(p);
+    auto at = [&](const char* rule) { return std::find(r.begin(), r.end(), rule) - r.begin(); };
+    CHECK(at("forward: iifname \"uplink0\" drop") < long(r.size()));
+    CHECK(at("forward: iifname \"wlan0\" drop") < long(r.size()));
+    // after the replies to sandboxes are let through, never before
+    CHECK(at("forward: ct state established,related accept") < at("forward: iifname \"uplink0\" drop"));
+    Policy no = *parse_policy("pool 198.18.64.0/24\nuplink uplink0\n").policy;
+    auto rn = rendered(no);
+    CHECK(std::count(rn.begin(), rn.end(), "forward: iifname \"uplink0\" drop") == 0);
+}
+
 TEST_CASE("host-access, several pools and uplinks")
 {
     Policy p = *parse_policy("pool 198.18.64.0/24\npool 198.19.0.0/16\nuplink eth0\n"
