@@ -236,17 +236,4 @@ Result<bool> Socket::replay(const Tunnel& t)
     return true;
 }
 
-Result<std::vector<std::string>> Socket::link_names()
-{
-    nl_cache* raw = nullptr;
-    int err = rtnl_link_alloc_cache(sk_.get(), AF_UNSPEC, &raw);
-    if (err < 0)
-        return fail(why(err));
-    CachePtr links(raw);
-    std::vector<std::string> names;
-    for (auto* o = nl_cache_get_first(links.get()); o; o = nl_cache_get_next(o))
-        names.emplace_back(rtnl_link_get_name(reinterpret_cast<rtnl_link*>(o)));
-    return names;
-}
-
 } // namespace nsjv::netlink

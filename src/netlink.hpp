@@ -51,7 +51,6 @@ public:
     int move(const std::string& ifname, int netns_fd);
     // Addresses first (their subnet routes follow), then the routes, in the order captured.
     Result<bool> replay(const Tunnel& tunnel);
-    Result<std::vector<std::string>> link_names();
 
 private:
     int index(const std::string& ifname);

@@ -40,8 +40,7 @@ bool report_variable(const std::string& key)
 {
     return starts_with(key, "foreign_option_") || starts_with(key, "dns_") ||
            starts_with(key, "ifconfig_") || starts_with(key, "trusted_") ||
-           starts_with(key, "route_") || key == "dev" || key == "tun_mtu" || key == "proto_1" ||
-           key == "script_type";
+           starts_with(key, "route_") || key == "dev" || key == "tun_mtu" || key == "script_type";
 }
 
 Report parse_report(const std::vector<std::string>& env)
@@ -62,14 +61,10 @@ Report parse_report(const std::vector<std::string>& env)
             r.device = value;
         else if (key == "ifconfig_local")
             r.local = value;
-        else if (key == "ifconfig_ipv6_local")
-            r.local6 = value;
         else if (key == "trusted_ip")
             r.server = value;
         else if (key == "trusted_port")
             r.server_port = value;
-        else if (key == "proto_1")
-            r.proto = value;
         else if (sscanf(key.c_str(), "foreign_option_%ld", &n) == 1)
             foreign[n] = value;
         else if (dns_server_key(key, n, m))

@@ -12,10 +12,8 @@ namespace nsjv::openvpn {
 struct Report {
     std::string device;        // dev
     std::string local;         // ifconfig_local
-    std::string local6;        // ifconfig_ipv6_local
     std::string server;        // trusted_ip: the endpoint actually used
     std::string server_port;   // trusted_port
-    std::string proto;         // proto_1
     dns::Offer dns;
     std::vector<std::string> warnings;
 };
