@@ -86,7 +86,10 @@ static std::vector<gid_t> become_root()
     // is lifted to it, and only a hard limit too low to finish with is refused.
     for (int res : {RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_AS, RLIMIT_NOFILE}) {
         rlim_t want = res == RLIMIT_NOFILE ? 1024 : RLIM_INFINITY;
-        rlim_t need = res == RLIMIT_NOFILE ? 16 : res == RLIMIT_CPU ? 10 : 256 << 20;
+        rlim_t need = res == RLIMIT_NOFILE ? 16
+                      : res == RLIMIT_CPU  ? 10
+                      : res == RLIMIT_FSIZE ? 1 << 20 // it writes sysctl files only
+                                            : 256 << 20;
         rlimit lim = {want, want};
         if (setrlimit(res, &lim) != 0 && getrlimit(res, &lim) == 0)
             lim.rlim_cur = lim.rlim_max;

@@ -23,23 +23,19 @@ bool split_line(std::string_view line, std::vector<std::string>& out)
 
     for (size_t i = 0; i < line.size(); i++) {
         char c = line[i];
-        if (quote == '\'') {
-            if (c == '\'')
+        // Inside 'single' quotes everything is literal; inside "double" ones a backslash
+        // still escapes the next character.
+        bool escape = c == '\\' && i + 1 < line.size() && quote != '\'';
+        if (quote && !escape) {
+            if (c == quote)
                 quote = 0;
             else
                 token += c;
             continue;
         }
-        if (c == '\\' && i + 1 < line.size() && quote != '\'') {
+        if (escape) {
             token += line[++i];
             in_token = true;
-            continue;
-        }
-        if (quote == '"') {
-            if (c == '"')
-                quote = 0;
-            else
-                token += c;
             continue;
         }
         if (c == ' ' || c == '\t' || c == '\r') {
