@@ -39,6 +39,13 @@ std::optional<Net> nsjv::parse_net(std::string_view text)
     return Net{*addr, *len};
 }
 
+Command nsjv::parse_command(int argc, const char* const* argv)
+{
+    std::string_view verb = argc == 2 && argv[1] ? argv[1] : "";
+    return verb == "attach" ? Command::attach : verb == "--version" ? Command::version
+                                                                    : Command::refused;
+}
+
 std::string nsjv::format_ipv4(uint32_t addr)
 {
     char buf[INET_ADDRSTRLEN];

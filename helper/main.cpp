@@ -261,9 +261,10 @@ int main(int argc, char** argv)
     // 12. Print the result; the lock goes with the process.
     check(argc >= 1, usage, 0, "refusing to run without arguments");
     sanitize();
-    if (argc == 2 && strcmp(argv[1], "--version") == 0)
+    Command command = parse_command(argc, argv);
+    if (command == Command::version)
         return dprintf(STDOUT_FILENO, "nsjail-vpn-helper %s\n", NSJV_VERSION) < 0;
-    check(argc == 2 && strcmp(argv[1], "attach") == 0, usage, 0,
+    check(command == Command::attach, usage, 0,
           "usage: nsjail-vpn-helper attach, with a network namespace on fd 3");
 
     uid_t uid = getuid();
