@@ -73,7 +73,7 @@ std::vector<uint32_t> nsjv::parse_resolv_conf(std::string_view text)
     return servers;
 }
 
-Plan nsjv::plan(const Policy& policy, const HostNet& host, uint32_t uid)
+Plan nsjv::plan(const Policy& policy, const HostNet& host, uint32_t uid, unsigned allowance)
 {
     auto ours = [&](const Link& l) { return l.name.starts_with(if_prefix); };
     auto on_ours = [&](uint32_t index) {
@@ -89,6 +89,7 @@ Plan nsjv::plan(const Policy& policy, const HostNet& host, uint32_t uid)
     };
     auto owned = std::count_if(host.links.begin(), host.links.end(),
                                [&](const Link& l) { return ours(l) && l.group == uid; });
+    auto all = std::count_if(host.links.begin(), host.links.end(), ours);
 
     for (const Net& pool : policy.pools) {
         auto in = [&](uint32_t addr) { return addr && overlaps(pool, {addr}); };
@@ -108,9 +109,12 @@ Plan nsjv::plan(const Policy& policy, const HostNet& host, uint32_t uid)
                                [&](const Link& l) { return l.name == up; });
         }))
         return {Exit::failed, "none of the helper policy's uplinks exists on this host"};
-    if (size_t(owned) >= policy.max_per_user)
-        return {Exit::denied,
-                "not permitted: " + std::to_string(owned) + " sandboxes is the maximum"};
+    if (size_t(owned) >= allowance)
+        return {Exit::denied, "refused: limit reached: " + std::to_string(allowance) +
+                                  " sandboxes at once for this user"};
+    if (size_t(all) >= policy.max_sandboxes)
+        return {Exit::denied, "refused: limit reached: " + std::to_string(policy.max_sandboxes) +
+                                  " sandboxes at once on this host"};
     for (const Net& pool : policy.pools)
         for (uint64_t a = pool.addr; a <= (pool.addr | ~mask(pool.len)); a += 2)
             if (!used({uint32_t(a), 31}, false))
@@ -126,9 +130,16 @@ static constexpr auto numeric = [](std::string_view s) {
 static constexpr const char* name_chars =
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
 
-static const char* apply(Policy& p, std::vector<std::string_view>& seen, std::string_view key,
-                         std::string_view value)
+static const char* apply(Policy& p, std::vector<std::string_view>& seen,
+                         const std::vector<std::string_view>& words)
 {
+    std::string_view key = words[0], value = words[1];
+    bool principal_key = key == "allow-user" || key == "allow-group";
+    auto n = parse_uint(value, 1024);
+    auto max = words.size() == 3 ? parse_uint(words[2], 1024) : std::optional<uint32_t>(0);
+
+    if (words.size() != 2 && !(principal_key && words.size() == 3))
+        return principal_key ? "expected KEY NAME [MAX]" : "expected KEY VALUE";
     // A user or group: an id ((uid_t)-1 means "unchanged" to the kernel) or a portable name.
     bool principal = numeric(value) ? value == "0" || parse_uint(value, 0xfffffffe)
                                     : value.size() <= 32 && value[0] != '-' &&
@@ -141,10 +152,19 @@ static const char* apply(Policy& p, std::vector<std::string_view>& seen, std::st
         return !valid ? "bad value" : dup ? "duplicate entry" : (list.push_back(item), nullptr);
     };
     auto net = parse_net(value);
-    auto n = parse_uint(value, 1024);
+    auto same_name = [&](const std::vector<Principal>& list) {
+        return std::any_of(list.begin(), list.end(), [&](auto& x) { return x.name == value; });
+    };
 
-    if (key == "allow-user" || key == "allow-group")
-        return add(key == "allow-user" ? p.users : p.groups, principal, std::string(value));
+    if (principal_key) {
+        auto& list = key == "allow-user" ? p.users : p.groups;
+        if (!principal || !max)
+            return "bad value";
+        if (same_name(list))
+            return "duplicate entry";
+        list.push_back({std::string(value), *max});
+        return nullptr;
+    }
     if (key == "uplink")
         return add(p.uplinks, ifname && value != "lo", std::string(value));
     // Not "this network", loopback, link-local, multicast, reserved or broadcast addresses.
@@ -159,15 +179,16 @@ static const char* apply(Policy& p, std::vector<std::string_view>& seen, std::st
     if (key == "pool")
         return add(p.pools, net && net->len >= 16 && net->len <= 30 && !clash(*net),
                    net.value_or(Net{}));
-    if (key != "forwarding" && key != "host-access" && key != "max-per-user")
+    bool number = key == "max-per-user" || key == "max-sandboxes";
+    if (!number && key != "forwarding" && key != "host-access")
         return "unknown key";
     if (std::count(seen.begin(), seen.end(), key))
         return "duplicate key";
     seen.push_back(key);
-    if (key == "max-per-user" ? !n : value != "yes" && value != "no")
+    if (number ? !n : value != "yes" && value != "no")
         return "bad value";
-    if (key == "max-per-user")
-        p.max_per_user = *n;
+    if (number)
+        (key == "max-per-user" ? p.max_per_user : p.max_sandboxes) = *n;
     else
         (key == "forwarding" ? p.forwarding : p.host_access) = value == "yes";
     return nullptr;
@@ -191,9 +212,10 @@ ParsedPolicy nsjv::parse_policy(std::string_view text)
         for (size_t w = 0; (w = line.find_first_not_of(" \t", w)) != line.npos;
              w += words.back().size())
             words.push_back(line.substr(w, line.find_first_of(" \t", w) - w));
-        if (!why && !words.empty())
-            why =
-                words.size() != 2 ? "expected KEY VALUE" : apply(policy, seen, words[0], words[1]);
+        if (!why && words.size() == 1)
+            why = "expected KEY VALUE";
+        else if (!why && !words.empty())
+            why = apply(policy, seen, words);
         if (++lineno; why)
             return {std::nullopt, lineno, why};
     }
@@ -202,18 +224,22 @@ ParsedPolicy nsjv::parse_policy(std::string_view text)
     return {std::move(policy), 0, {}};
 }
 
-bool nsjv::allowed(const Policy& policy, uint32_t uid, const std::vector<uint32_t>& gids,
-                   Resolve user, Resolve group)
+unsigned nsjv::allowance(const Policy& policy, uint32_t uid, const std::vector<uint32_t>& gids,
+                         Resolve user, Resolve group)
 {
     auto is = [](const std::string& entry, Resolve resolve, uint32_t id) {
         return (numeric(entry) ? std::optional(uint32_t(std::stoul(entry))) : resolve(entry)) == id;
     };
-    return std::any_of(policy.users.begin(), policy.users.end(),
-                       [&](const std::string& u) { return is(u, user, uid); }) ||
-           std::any_of(policy.groups.begin(), policy.groups.end(), [&](const std::string& g) {
-               return std::any_of(gids.begin(), gids.end(),
-                                  [&](uint32_t gid) { return is(g, group, gid); });
-           });
+    auto limit = [&](const Principal& e) { return e.max ? e.max : policy.max_per_user; };
+    unsigned best = 0;
+
+    for (const Principal& u : policy.users)
+        if (is(u.name, user, uid))
+            return limit(u);
+    for (const Principal& g : policy.groups)
+        if (std::any_of(gids.begin(), gids.end(), [&](uint32_t gid) { return is(g.name, group, gid); }))
+            best = std::max(best, limit(g));
+    return best;
 }
 
 // The table depends on the policy only, so every sandbox start writes the same table and

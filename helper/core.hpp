@@ -12,6 +12,7 @@
 #include <vector>
 
 struct mnl_socket;
+struct nlmsghdr;
 
 namespace nsjv {
 
@@ -32,11 +33,17 @@ Command parse_command(int argc, const char* const* argv);
 std::string format_ipv4(uint32_t addr);
 bool overlaps(Net a, Net b);
 
+struct Principal { // "allow-user NAME [MAX]": a name or a numeric id; max 0: max-per-user
+    std::string name;
+    unsigned max = 0;
+    bool operator==(const Principal&) const = default;
+};
 struct Policy {
-    std::vector<std::string> users, groups, uplinks; // users and groups: names or numeric ids
+    std::vector<Principal> users, groups;
+    std::vector<std::string> uplinks;
     std::vector<Net> pools;
     bool forwarding = false, host_access = false;
-    unsigned max_per_user = 8;
+    unsigned max_per_user = 8, max_sandboxes = 64; // per user by default, and on the host
 };
 struct ParsedPolicy { // a policy, or the first error (line 0: the file as a whole)
     std::optional<Policy> policy;
@@ -45,8 +52,10 @@ struct ParsedPolicy { // a policy, or the first error (line 0: the file as a who
 };
 ParsedPolicy parse_policy(std::string_view text);
 using Resolve = std::optional<uint32_t> (*)(const std::string& name);
-bool allowed(const Policy& policy, uint32_t uid, const std::vector<uint32_t>& gids, Resolve user,
-             Resolve group);
+// How many sandboxes the caller may have at once: 0 if none at all. A user's own entry wins;
+// else the largest of the entries of the caller's groups.
+unsigned allowance(const Policy& policy, uint32_t uid, const std::vector<uint32_t>& gids,
+                   Resolve user, Resolve group);
 
 // The host's network state, as far as the pool and the quota depend on it.
 struct Link {
@@ -69,7 +78,7 @@ struct Plan { // a refusal (an exit code and why), or the host address of a free
     std::string why;
     uint32_t addr = 0;
 };
-Plan plan(const Policy& policy, const HostNet& host, uint32_t uid);
+Plan plan(const Policy& policy, const HostNet& host, uint32_t uid, unsigned allowance);
 
 // The project's one nftables table, inet nsjail-vpn: the policy's alone, never per sandbox.
 // A condition as nft encodes it: load a field, AND it with a mask if there is one, compare.
@@ -100,7 +109,8 @@ struct Netlink {
     std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> sock{nullptr, nullptr};
     uint32_t seq = 0;
     int open(int bus);
-    int talk(const void* msgs, size_t len, HostNet* host = nullptr); // what a dump returns
+    using Parse = int (*)(const nlmsghdr* nlh, void* out); // each message of a dump
+    int talk(const void* msgs, size_t len, Parse parse = nullptr, void* out = nullptr);
 };
 int dump_host(Netlink& rt, HostNet& host); // links, IPv4 addresses and routes of all tables
 int create_veth(Netlink& rt, const std::string& name, uint32_t group, int netns_fd,
@@ -108,5 +118,8 @@ int create_veth(Netlink& rt, const std::string& name, uint32_t group, int netns_
 int add_address(Netlink& rt, uint32_t index, uint32_t addr, unsigned len);
 int set_link(Netlink& rt, uint16_t type, uint32_t index, unsigned up); // RTM_{NEW,DEL}LINK
 int ensure_table(Netlink& nf, const Policy& policy);
+// Other tables' forward chains that would drop what ours accepts, as "forward-drop FAMILY
+// TABLE CHAIN" notes for the launcher to explain. Only read: the helper never changes them.
+void find_conflicts(Netlink& nf, std::vector<std::string>& notes);
 
 } // namespace nsjv

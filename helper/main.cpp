@@ -32,6 +32,7 @@ constexpr ino_t init_userns_ino = 0xEFFFFFFD; // PROC_USER_INIT_INO, fixed by th
 static_assert(NSJV_POLICY_PATH[0] == '/', "the policy path must be absolute");
 static Netlink* undo_rt; // set once the veth exists: every failure then removes it again
 static uint32_t undo_index;
+static int lock_fd = -1; // held from planning to the last change; never while writing
 
 // Unless ok: says why, once, where it was decided (err: an errno value, sys or 0), and exits.
 __attribute__((format(printf, 4, 5))) static void check(bool ok, int code, int err, const char* fmt,
@@ -47,6 +48,8 @@ __attribute__((format(printf, 4, 5))) static void check(bool ok, int code, int e
     va_end(ap);
     if (undo_rt && set_link(*undo_rt, RTM_DELLINK, undo_index, 0) != 0)
         strcat(msg, " (and the veth could not be removed)");
+    if (lock_fd >= 0) // a caller that never reads our stderr must not keep others waiting
+        close(lock_fd);
     dprintf(STDERR_FILENO, "nsjail-vpn-helper: %s%s%s\n", msg, err ? ": " : "",
             err ? strerror(err) : "");
     _exit(code);
@@ -123,12 +126,12 @@ static Policy load_policy(uid_t uid)
     std::string text;
     auto trusted = [](const Fd& f, bool dir) {
         struct stat st;
-        check(f || errno != ENOENT, denied, 0, "not permitted: no policy '%s'", NSJV_POLICY_PATH);
+        check(f || errno != ENOENT, denied, 0, "refused: no helper policy '%s'", NSJV_POLICY_PATH);
         check(f && fstat(f.fd, &st) == 0 && st.st_uid == 0 &&
                   (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) &&
                   (!(st.st_mode & 022) || (dir && (st.st_mode & S_ISVTX))),
               denied, f ? 0 : errno,
-              "not permitted: the policy or a directory above is not root's");
+              "refused: the helper policy or a directory above it is not root's alone");
     };
 
     for (size_t slash; (slash = rest.find('/')) != rest.npos; rest.remove_prefix(slash + 1)) {
@@ -142,11 +145,11 @@ static Policy load_policy(uid_t uid)
     trusted(file, false);
     int err = read_all(file, text);
     ParsedPolicy parsed = parse_policy(text);
-    check(!err, denied, err, "not permitted: cannot read the helper policy");
+    check(!err, denied, err, "refused: cannot read the helper policy");
     // The reason points into the file: only for a caller who may read it anyway.
-    check(parsed.policy || uid != 0, denied, 0, "the helper policy is invalid: line %u: %s",
+    check(parsed.policy || uid != 0, denied, 0, "refused: the helper policy is invalid: line %u: %s",
           parsed.line, parsed.why.c_str());
-    check(bool(parsed.policy), denied, 0, "not permitted: the helper policy is invalid");
+    check(bool(parsed.policy), denied, 0, "refused: the helper policy is invalid");
     return *parsed.policy;
 }
 
@@ -163,27 +166,29 @@ static void check_netns(uid_t uid)
 
     check(stat("/proc/self/ns/net", &net) == 0 && stat("/proc/self/ns/user", &own_user) == 0,
           failed, sys, "cannot inspect the helper's own namespaces");
-    check(own_user.st_ino == init_userns_ino, bad_netns, 0, "not in the initial user namespace");
+    check(own_user.st_ino == init_userns_ino, bad_netns, 0,
+          "refused: not run from the initial user namespace");
     check(fstatfs(netns_fd, &fs) == 0 && fs.f_type == NSFS_MAGIC && fstat(netns_fd, &ns) == 0 &&
               ioctl(netns_fd, NS_GET_NSTYPE) == CLONE_NEWNET && !same(ns, net),
-          bad_netns, 0, "fd 3 is not a sandbox's network namespace");
+          bad_netns, 0, "refused: fd 3 is not a sandbox's network namespace");
     Fd userns(ioctl(netns_fd, NS_GET_USERNS));
     check(userns && fstat(userns.fd, &user) == 0 && !same(user, own_user), bad_netns, 0,
-          "the network namespace on fd 3 belongs to the host, not a sandbox");
+          "refused: the network namespace on fd 3 belongs to the host, not a sandbox");
     check(ioctl(userns.fd, NS_GET_OWNER_UID, &owner) == 0 && owner == uid, bad_netns, 0,
-          "the network namespace on fd 3 is not the caller's");
+          "refused: the network namespace on fd 3 is not the caller's");
 }
 
-static std::optional<uint32_t> user_id(const std::string& name)
+static unsigned allowance_of(const Policy& policy, uid_t uid, const std::vector<gid_t>& gids)
 {
-    const passwd* pw = getpwnam(name.c_str());
-    return pw ? std::optional(pw->pw_uid) : std::nullopt;
-}
-
-static std::optional<uint32_t> group_id(const std::string& name)
-{
-    const group* gr = getgrnam(name.c_str());
-    return gr ? std::optional(gr->gr_gid) : std::nullopt;
+    auto user_id = [](const std::string& name) {
+        const passwd* pw = getpwnam(name.c_str());
+        return pw ? std::optional(pw->pw_uid) : std::nullopt;
+    };
+    auto group_id = [](const std::string& name) {
+        const group* gr = getgrnam(name.c_str());
+        return gr ? std::optional(gr->gr_gid) : std::nullopt;
+    };
+    return allowance(policy, uid, gids, user_id, group_id);
 }
 
 // Steps 8 to 11. One RTM_NEWLINK creates both ends, the peer right in the sandbox, and stamps
@@ -193,7 +198,8 @@ static std::optional<uint32_t> group_id(const std::string& name)
 // before the link can go up (or the sandbox could send the host router advertisements), the
 // table exists before forwarding is on (or the first sandbox would forward without rules),
 // and up comes last.
-static std::string attach(Netlink& rt, Netlink& nf, const Policy& policy, uid_t uid, uint32_t& addr)
+static std::string attach(Netlink& rt, Netlink& nf, const Policy& policy, uid_t uid,
+                          unsigned allowance, uint32_t& addr)
 {
     HostNet host, now;
     std::string resolv, name;
@@ -212,7 +218,7 @@ static std::string attach(Netlink& rt, Netlink& nf, const Policy& policy, uid_t 
     err = err ? err : nf.open(NETLINK_NETFILTER);
     err = err ? err : dump_host(rt, host);
     check(!err, failed, err, "cannot read the host's links, addresses and routes");
-    Plan p = plan(policy, host, uid);
+    Plan p = plan(policy, host, uid, allowance);
     check(!p.refusal, p.refusal, 0, "%s", p.why.c_str());
     addr = p.addr;
 
@@ -265,24 +271,31 @@ int main(int argc, char** argv)
     if (command == Command::version)
         return dprintf(STDOUT_FILENO, "nsjail-vpn-helper %s\n", NSJV_VERSION) < 0;
     check(command == Command::attach, usage, 0,
-          "usage: nsjail-vpn-helper attach, with a network namespace on fd 3");
+          "refused: usage: nsjail-vpn-helper attach, with a sandbox's network namespace on fd 3");
 
     uid_t uid = getuid();
     std::vector<gid_t> gids = become_root();
     Policy policy = load_policy(uid);
     check_netns(uid);
-    check(allowed(policy, uid, gids, user_id, group_id), denied, 0, "not permitted by the policy");
+    unsigned allowance = allowance_of(policy, uid, gids);
+    check(allowance > 0, denied, 0, "refused: not permitted by the helper policy");
 
     // One helper at a time plans and creates, so two never pick the same /31.
-    Fd lock(open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     struct timespec pause = {0, 50'000'000};
-    for (int i = 0; lock && flock(lock.fd, LOCK_EX | LOCK_NB) != 0; ++i, nanosleep(&pause, {}))
+    for (int i = 0; lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) != 0;
+         ++i, nanosleep(&pause, {}))
         check(errno == EWOULDBLOCK && i < 100, failed, sys, "cannot lock '%s'", lock_path);
-    check(bool(lock), failed, sys, "cannot open '%s'", lock_path);
+    check(lock_fd >= 0, failed, sys, "cannot open '%s'", lock_path);
 
     Netlink rt, nf;
     uint32_t addr = 0;
-    std::string name = attach(rt, nf, policy, uid, addr);
+    std::vector<std::string> notes;
+    std::string name = attach(rt, nf, policy, uid, allowance, addr);
+    find_conflicts(nf, notes);
+    close(std::exchange(lock_fd, -1));
+    for (const std::string& note : notes)
+        dprintf(STDOUT_FILENO, "w1 %s\n", note.c_str());
     check(dprintf(STDOUT_FILENO, "v1 %s %s %s 31 %s\n", name.c_str(), format_ipv4(addr).c_str(),
                   format_ipv4(addr + 1).c_str(), peer_name) > 0,
           failed, sys, "cannot write the result");

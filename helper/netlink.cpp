@@ -2,6 +2,7 @@
 // routes; create the veth), and the project's nftables table through libnftnl.
 #include "core.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <array>
 #include <cerrno>
@@ -29,7 +30,7 @@ template <class Header> struct Request {
     {
         *nlh = {nlh->nlmsg_len, type, uint16_t(NLM_F_REQUEST | flags), ++nl.seq, 0};
     }
-    int send(Netlink& nl, HostNet* host = {}) { return nl.talk(nlh, nlh->nlmsg_len, host); }
+    int send(Netlink& nl, HostNet* host = {});
     void put(uint16_t type, uint32_t v) { mnl_attr_put_u32(nlh, type, v); }
     void put(uint16_t type, const char* s) { mnl_attr_put_strz(nlh, type, s); }
 };
@@ -77,6 +78,11 @@ static int parse(const nlmsghdr* nlh, void* out)
     return MNL_CB_OK;
 }
 
+template <class Header> int Request<Header>::send(Netlink& nl, HostNet* host)
+{
+    return nl.talk(nlh, nlh->nlmsg_len, host ? parse : nullptr, host);
+}
+
 int Netlink::open(int bus)
 {
     sock = {mnl_socket_open2(bus, SOCK_CLOEXEC), mnl_socket_close};
@@ -85,14 +91,14 @@ int Netlink::open(int bus)
 
 // Reads until the end of a dump or the first acknowledgement, the only one the kernel sends
 // (a batch asks for one on its last message; errors come before it).
-int Netlink::talk(const void* msgs, size_t len, HostNet* host)
+int Netlink::talk(const void* msgs, size_t len, Parse parse, void* out)
 {
     std::vector<char> buf(32 * 1024); // the kernel sizes dump messages by the reader's buffer
     int ret = mnl_socket_sendto(sock.get(), msgs, len) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 
     while (ret == MNL_CB_OK) {
         ssize_t n = mnl_socket_recvfrom(sock.get(), buf.data(), buf.size());
-        ret = n < 0 ? MNL_CB_ERROR : mnl_cb_run(buf.data(), size_t(n), 0, 0, parse, host);
+        ret = n < 0 ? MNL_CB_ERROR : mnl_cb_run(buf.data(), size_t(n), 0, 0, parse, out);
     }
     return ret == MNL_CB_ERROR ? errno : 0;
 }
@@ -293,4 +299,81 @@ int nsjv::ensure_table(Netlink& nf, const Policy& policy)
     last->nlmsg_flags |= NLM_F_ACK;
     len += NLMSG_ALIGN(nftnl_batch_end(buf.data() + len, ++nf.seq)->nlmsg_len);
     return nf.talk(buf.data(), len);
+}
+
+// A chain or table name as the launcher may print it: root chose it, but it is shown as data.
+static std::string printable(const char* s)
+{
+    std::string out(s ? s : "", 0, 64);
+    for (char& c : out)
+        if (!isalnum(c & 0xff) && c != '_' && c != '-' && c != '.')
+            c = '?';
+    return out.empty() ? "?" : out;
+}
+
+struct Conflicts {
+    std::vector<std::pair<std::string, std::string>> chains; // "FAMILY TABLE", chain
+    std::vector<std::string> handled;                          // "FAMILY TABLE" naming nsjv
+};
+static std::string table_key(uint32_t family, const char* table)
+{
+    return (family == NFPROTO_INET ? "inet " : "ip ") + printable(table);
+}
+
+// A base chain on the forward hook of IPv4 (ip, inet) that drops by default; firewalld's
+// chains accept by default and reject in their last rule, so its table counts as such.
+static int parse_chain(const nlmsghdr* nlh, void* out)
+{
+    Owned<nftnl_chain, nftnl_chain_free> c(nftnl_chain_alloc());
+    if (!c || nftnl_chain_nlmsg_parse(nlh, c.get()) < 0 ||
+        !nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM))
+        return MNL_CB_OK;
+    uint32_t family = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY);
+    const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
+    bool drops = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY) &&
+                 nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_DROP;
+    if (nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM) == NF_INET_FORWARD &&
+        (family == NFPROTO_IPV4 || family == NFPROTO_INET) && table &&
+        strcmp(table, "nsjail-vpn") != 0 && (drops || strcmp(table, "firewalld") == 0))
+        static_cast<Conflicts*>(out)->chains.emplace_back(
+            table_key(family, table), printable(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME)));
+    return MNL_CB_OK;
+}
+
+// A rule comparing something with "nsjv": the administrator has made room for our links.
+static int parse_rule(const nlmsghdr* nlh, void* out)
+{
+    Owned<nftnl_rule, nftnl_rule_free> r(nftnl_rule_alloc());
+    if (!r || nftnl_rule_nlmsg_parse(nlh, r.get()) < 0)
+        return MNL_CB_OK;
+    Owned<nftnl_expr_iter, nftnl_expr_iter_destroy> it(nftnl_expr_iter_create(r.get()));
+    for (nftnl_expr* e = it ? nftnl_expr_iter_next(it.get()) : nullptr; e;
+         e = nftnl_expr_iter_next(it.get())) {
+        uint32_t len = 0;
+        const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+        const void* data = name && !strcmp(name, "cmp") ? nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len)
+                                                        : nullptr;
+        if (data && len >= 4 && memcmp(data, if_prefix.data(), 4) == 0) {
+            static_cast<Conflicts*>(out)->handled.push_back(
+                table_key(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY),
+                          nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)));
+            break;
+        }
+    }
+    return MNL_CB_OK;
+}
+
+void nsjv::find_conflicts(Netlink& nf, std::vector<std::string>& notes)
+{
+    Conflicts found;
+    for (uint16_t type : {NFT_MSG_GETCHAIN, NFT_MSG_GETRULE}) {
+        alignas(nlmsghdr) char buf[64];
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_UNSPEC, NLM_F_DUMP, ++nf.seq);
+        if (nf.talk(nlh, nlh->nlmsg_len, type == NFT_MSG_GETCHAIN ? parse_chain : parse_rule,
+                    &found) != 0)
+            return; // advice only: a failed or interrupted dump gives none
+    }
+    for (const auto& [table, chain] : found.chains)
+        if (std::find(found.handled.begin(), found.handled.end(), table) == found.handled.end())
+            notes.push_back("forward-drop " + table + " " + chain);
 }

@@ -3,6 +3,7 @@
 #include "fd.hpp"
 #include "sys.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <fcntl.h>
@@ -27,6 +28,15 @@ bool ipv4(const std::string& s)
 {
     in_addr a{};
     return inet_pton(AF_INET, s.c_str(), &a) == 1;
+}
+
+// A table or chain name as the helper passes it on: shown, so plain characters only.
+bool ifname_like(const std::string& s)
+{
+    return !s.empty() && s.size() <= 64 &&
+           std::all_of(s.begin(), s.end(), [](char c) {
+               return isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+           });
 }
 
 bool ifname(const std::string& s)
@@ -74,10 +84,13 @@ void explain(int status, const std::string& said, Failure& f)
                 (said.empty() ? "exit status " + std::to_string(status) : said);
     switch (status) {
     case 3:
-        if (said.find("maximum") != std::string::npos)
+        if (said.find("on this host") != std::string::npos)
             f.hint = "end one of your sandboxes, or ask your administrator for a higher "
-                     "max-per-user in '" + policy + "'";
-        else if (said.find("not permitted by the policy") != std::string::npos)
+                     "max-sandboxes in '" + policy + "'";
+        else if (said.find("limit reached") != std::string::npos)
+            f.hint = "end one of your sandboxes, or ask your administrator for a higher "
+                     "limit (max-per-user, or one on your allow-user line) in '" + policy + "'";
+        else if (said.find("not permitted by the helper policy") != std::string::npos)
             f.hint = "ask your administrator to allow you in '" + policy + "' (allow-user " +
                      "or allow-group; see nsjail-vpn-helper(8)), or run with --net none";
         else
@@ -117,6 +130,49 @@ Result<Lease> parse_lease(std::string_view line)
     return l;
 }
 
+std::optional<Result<Lease>> parse_answer(std::string_view out)
+{
+    std::vector<Conflict> conflicts;
+    for (size_t end; (end = out.find('\n')) != out.npos; out.remove_prefix(end + 1)) {
+        std::string_view line = out.substr(0, end);
+        if (!line.starts_with("w1 ")) {
+            auto lease = parse_lease(line);
+            if (lease)
+                lease->conflicts = std::move(conflicts);
+            return lease;
+        }
+        std::istringstream in{std::string(line.substr(3))};
+        std::string kind, extra;
+        Conflict c;
+        if (in >> kind >> c.family >> c.table >> c.chain && !(in >> extra) &&
+            kind == "forward-drop" && (c.family == "ip" || c.family == "inet") &&
+            ifname_like(c.table) && ifname_like(c.chain))
+            conflicts.push_back(std::move(c));
+    }
+    return std::nullopt;
+}
+
+Advice advise(const Conflict& c)
+{
+    const std::string where = c.family + " " + c.table + " " + c.chain;
+    if (c.table == "firewalld")
+        return {"firewalld is running and rejects forwarded traffic from interfaces in no "
+                "zone: the sandbox's traffic through nsjv* interfaces may be dropped",
+                "as root, put them in a zone that forwards, e.g. 'firewall-cmd --permanent "
+                "--zone=trusted --add-interface=nsjv+ && firewall-cmd --reload'"};
+    if (c.family == "ip" && c.table == "filter" && c.chain == "FORWARD")
+        return {"the host's iptables FORWARD chain drops by default (Docker sets this): the "
+                "sandbox's traffic through nsjv* interfaces may be dropped",
+                "as root: 'iptables -I DOCKER-USER -i nsjv+ -j ACCEPT && iptables -I "
+                "DOCKER-USER -o nsjv+ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT' "
+                "(without Docker, FORWARD in place of DOCKER-USER)"};
+    return {"the host's nftables chain '" + where + "' drops forwarded traffic by default: the "
+            "sandbox's traffic through nsjv* interfaces may be dropped",
+            "as root, accept it in that chain, e.g. 'nft insert rule " + where +
+                " iifname \"nsjv*\" accept' and 'nft insert rule " + where +
+                " oifname \"nsjv*\" ct state established,related accept'"};
+}
+
 Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
 {
     int out[2], err[2];
@@ -154,7 +210,8 @@ Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
     // arrived, or both are closed.
     std::string said_out, said_err;
     pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
-    for (int open_fds = 2; open_fds > 0 && said_out.find('\n') == std::string::npos;) {
+    std::optional<Result<Lease>> answer;
+    for (int open_fds = 2; open_fds > 0 && !(answer = parse_answer(said_out));) {
         if (poll(fds, 2, -1) < 0 && errno != EINTR)
             break;
         for (int i = 0; i < 2; i++) {
@@ -170,12 +227,11 @@ Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
             }
         }
     }
-    if (said_out.find('\n') != std::string::npos) {
+    if (answer) {
         helper_pid = pid;
-        auto lease = parse_lease(said_out.substr(0, said_out.find('\n')));
-        if (!lease)
-            f.message = lease.error();
-        return lease;
+        if (!*answer)
+            f.message = answer->error();
+        return std::move(*answer);
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -185,6 +241,8 @@ Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
         said_err.pop_back();
     if (said_err.rfind("nsjail-vpn-helper: ", 0) == 0)
         said_err = said_err.substr(19);
+    if (said_err.rfind("refused: ", 0) == 0)
+        said_err = said_err.substr(9);
     explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f);
     return fail(f.message);
 }

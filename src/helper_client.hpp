@@ -4,11 +4,24 @@
 
 #include "result.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <vector>
 
 namespace nsjv::helper {
+
+// Another firewall's base chain on the forward hook that drops what the helper's table
+// accepts ("w1 forward-drop FAMILY TABLE CHAIN"): the helper reports it and never touches it.
+struct Conflict {
+    std::string family, table, chain;
+};
+// What to tell the user about one: the warning and the fix, as root.
+struct Advice {
+    std::string warning, hint;
+};
+Advice advise(const Conflict& c);
 
 struct Lease {
     std::string host_if;       // nsjv0, in the host's namespace
@@ -16,10 +29,14 @@ struct Lease {
     std::string sandbox_addr;  // for eth0 inside
     int prefixlen = 0;
     std::string sandbox_if;    // eth0
+    std::vector<Conflict> conflicts;
 };
 
 // Parses "v1 nsjv0 198.18.64.0 198.18.64.1 31 eth0"; anything else is an error.
 Result<Lease> parse_lease(std::string_view line);
+// A whole answer: "w1 ..." notes, each on its line, then the lease line. Unknown notes are
+// skipped (a newer helper may say more). Empty while the lease line is not yet complete.
+std::optional<Result<Lease>> parse_answer(std::string_view out);
 
 // Runs the installed helper. On failure the message is complete, with a hint line
 // ("hint: ...") where one is known.

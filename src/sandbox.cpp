@@ -64,6 +64,11 @@ bool give_uplink(pid_t pid, int control, pid_t& helper_pid)
             log::hint("%s", failure.hint.c_str());
         return false;
     }
+    for (const helper::Conflict& c : lease->conflicts) {
+        helper::Advice advice = helper::advise(c);
+        log::warning("%s", advice.warning.c_str());
+        log::hint("%s", advice.hint.c_str());
+    }
     return channel::send(control, "lease v1 " + lease->host_if + " " + lease->host_addr + " " +
                                       lease->sandbox_addr + " " + std::to_string(lease->prefixlen) +
                                       " " + lease->sandbox_if);

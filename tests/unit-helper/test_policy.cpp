@@ -33,7 +33,7 @@ TEST_CASE("the documented example parses, trailing comments included")
 {
     ParsedPolicy p = parse_policy("# lines: KEY VALUE\n"
                                   "allow-user alice            # name or numeric uid\n"
-                                  "allow-user 1001\n"
+                                  "allow-user 1001 20          # and its own limit\n"
                                   "allow-group vpnusers        # name or numeric gid\n"
                                   "pool 198.18.64.0/24         # IPv4 CIDR\n"
                                   "pool 198.18.128.0/30\n"
@@ -41,15 +41,17 @@ TEST_CASE("the documented example parses, trailing comments included")
                                   "uplink wlan0\n"
                                   "forwarding yes\n"
                                   "max-per-user 8\n"
+                                  "max-sandboxes 100\n"
                                   "host-access no\n");
     REQUIRE(p.policy);
-    CHECK(p.policy->users == std::vector<std::string>{"alice", "1001"});
-    CHECK(p.policy->groups == std::vector<std::string>{"vpnusers"});
+    CHECK(p.policy->users == std::vector<Principal>{{"alice", 0}, {"1001", 20}});
+    CHECK(p.policy->groups == std::vector<Principal>{{"vpnusers", 0}});
     CHECK(p.policy->pools == std::vector<Net>{{0xc6124000, 24}, {0xc6128000, 30}});
     CHECK(p.policy->uplinks == std::vector<std::string>{"eth0", "wlan0"});
     CHECK(p.policy->forwarding);
     CHECK(!p.policy->host_access);
     CHECK(p.policy->max_per_user == 8);
+    CHECK(p.policy->max_sandboxes == 100);
 }
 
 TEST_CASE("defaults, blank lines, tabs and spaces")
@@ -60,6 +62,7 @@ TEST_CASE("defaults, blank lines, tabs and spaces")
     CHECK(!p.policy->forwarding);
     CHECK(!p.policy->host_access);
     CHECK(p.policy->max_per_user == 8);
+    CHECK(p.policy->max_sandboxes == 64);
     CHECK(p.policy->users.empty());
     CHECK(
         parse_policy(std::string(base) + "max-per-user 1\nforwarding no\nhost-access yes").policy);
@@ -81,7 +84,7 @@ TEST_CASE("bad lines, and the line they are on")
     CHECK(p.why == "expected KEY VALUE");
     CHECK(p.line == 4);
     CHECK(error_of("allow-user") == "expected KEY VALUE");
-    CHECK(error_of("allow-user alice bob") == "expected KEY VALUE");
+    CHECK(error_of("allow-user alice bob") == "bad value");
     CHECK(error_of("allow_user alice") == "unknown key");
     CHECK(error_of("Allow-user alice") == "unknown key");
     CHECK(error_of("alice") == "expected KEY VALUE");
@@ -170,18 +173,35 @@ TEST_CASE("duplicates")
     CHECK(parse_policy(std::string(base) + "forwarding no\nforwarding no").line == 4);
 }
 
-TEST_CASE("who is allowed")
+TEST_CASE("who is allowed, and how many sandboxes each may have")
 {
-    Policy p = *parse_policy(std::string(base) + "allow-user alice\nallow-user 1001\n"
-                                                 "allow-group vpnusers\nallow-group 3000\n")
+    Policy p = *parse_policy(std::string(base) + "allow-user alice\nallow-user 1001 3\n"
+                                                 "allow-group vpnusers 5\nallow-group 3000\n"
+                                                 "max-per-user 2\n")
                     .policy;
-    CHECK(allowed(p, 1000, {1000}, fake_user, fake_group));
-    CHECK(allowed(p, 1001, {1001}, fake_user, fake_group));
-    CHECK(allowed(p, 1002, {1002, 2000}, fake_user, fake_group));
-    CHECK(allowed(p, 1003, {3000}, fake_user, fake_group));
-    CHECK(!allowed(p, 1004, {1004, 2001}, fake_user, fake_group));
-    CHECK(!allowed(p, 2000, {1004}, fake_user, fake_group)); // a gid is not a uid
+    CHECK(allowance(p, 1000, {1000}, fake_user, fake_group) == 2);
+    CHECK(allowance(p, 1001, {1001}, fake_user, fake_group) == 3);
+    CHECK(allowance(p, 1001, {2000}, fake_user, fake_group) == 3); // the user's own entry wins
+    CHECK(allowance(p, 1002, {1002, 2000}, fake_user, fake_group) == 5);
+    CHECK(allowance(p, 1002, {3000, 2000}, fake_user, fake_group) == 5); // the largest group
+    CHECK(allowance(p, 1003, {3000}, fake_user, fake_group) == 2);
+    CHECK(allowance(p, 1004, {1004, 2001}, fake_user, fake_group) == 0);
+    CHECK(allowance(p, 2000, {1004}, fake_user, fake_group) == 0); // a gid is not a uid
     Policy unknown = *parse_policy(std::string(base) + "allow-user bob\nallow-group staff").policy;
-    CHECK(!allowed(unknown, 1000, {1000, 2000}, fake_user, fake_group));
-    CHECK(!allowed(*parse_policy(base).policy, 0, {0}, fake_user, fake_group));
+    CHECK(allowance(unknown, 1000, {1000, 2000}, fake_user, fake_group) == 0);
+    CHECK(allowance(*parse_policy(base).policy, 0, {0}, fake_user, fake_group) == 0);
+}
+
+TEST_CASE("limits: a number from 1 to 1024, on allow lines only as a third word")
+{
+    CHECK(error_of("allow-user alice 0") == "bad value");
+    CHECK(error_of("allow-user alice 1025") == "bad value");
+    CHECK(error_of("allow-user alice 02") == "bad value");
+    CHECK(error_of("allow-user alice many") == "bad value");
+    CHECK(error_of("allow-user alice 1 2") == "expected KEY NAME [MAX]");
+    CHECK(error_of("allow-user alice 1\nallow-user alice 2") == "duplicate entry");
+    CHECK(error_of("uplink eth1 2") == "expected KEY VALUE");
+    CHECK(error_of("max-sandboxes 0") == "bad value");
+    CHECK(error_of("max-sandboxes 1\nmax-sandboxes 1") == "duplicate key");
+    CHECK(error_of("max-sandboxes") == "expected KEY VALUE");
 }

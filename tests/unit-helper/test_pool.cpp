@@ -82,9 +82,9 @@ TEST_CASE("resolv.conf nameservers")
 }
 
 // The refusal of plan(), or "" and the /31 picked.
-std::string refusal(const Policy& p, const HostNet& h, uint32_t uid = 1000)
+std::string refusal(const Policy& p, const HostNet& h, uint32_t uid = 1000, unsigned max = 8)
 {
-    Plan plan = nsjv::plan(p, h, uid);
+    Plan plan = nsjv::plan(p, h, uid, max);
     return plan.refusal ? std::to_string(plan.refusal) + " " + plan.why : "";
 }
 
@@ -125,7 +125,7 @@ TEST_CASE("our own interfaces carry earlier allocations, not conflicts")
     h.routes.push_back({7, net("198.18.64.0/31")});
     h.routes.push_back({7, {ip("198.18.64.0"), 32}});
     CHECK(refusal(pool_policy({"198.18.64.0/24"}), h) == "");
-    CHECK(plan(pool_policy({"198.18.64.0/24"}), h, 1000).addr == ip("198.18.64.2"));
+    CHECK(plan(pool_policy({"198.18.64.0/24"}), h, 1000, 8).addr == ip("198.18.64.2"));
     h.links[2].name = "veth7"; // the same routes on someone else's interface
     CHECK(refusal(pool_policy({"198.18.64.0/24"}), h).starts_with("5 "));
 }
@@ -135,14 +135,14 @@ TEST_CASE("the first free /31")
     HostNet h = laptop();
     Policy p = pool_policy({"198.18.64.0/30", "198.18.65.0/30"});
     h.links.push_back({9, 0, "nsjv9"});
-    CHECK(plan(p, h, 1).addr == ip("198.18.64.0"));
+    CHECK(plan(p, h, 1, 8).addr == ip("198.18.64.0"));
     h.routes.push_back({9, {ip("198.18.64.1"), 32}}); // one address of the pair in use
-    CHECK(plan(p, h, 1).addr == ip("198.18.64.2"));
+    CHECK(plan(p, h, 1, 8).addr == ip("198.18.64.2"));
     h.routes.push_back({9, net("198.18.64.2/31")});
-    CHECK(plan(p, h, 1).addr == ip("198.18.65.0")); // the next pool
+    CHECK(plan(p, h, 1, 8).addr == ip("198.18.65.0")); // the next pool
     h.routes.push_back({9, net("198.18.65.0/30")});
     CHECK(refusal(p, h) == "5 the helper policy's address pool is exhausted");
-    CHECK(plan(pool_policy({"198.19.255.252/30"}), laptop(), 1).addr == ip("198.19.255.252"));
+    CHECK(plan(pool_policy({"198.19.255.252/30"}), laptop(), 1, 8).addr == ip("198.19.255.252"));
 }
 
 TEST_CASE("at least one uplink must exist")
@@ -162,10 +162,14 @@ TEST_CASE("the quota comes from the kernel's links")
     h.links.push_back({11, 1001, "nsjv1"});
     h.links.push_back({12, 1000, "nsjv3"});
     h.links.push_back({13, 1000, "veth0"});
-    p.max_per_user = 2;
-    CHECK(refusal(p, h, 1000) == "3 not permitted: 2 sandboxes is the maximum");
-    CHECK(refusal(p, h, 1001) == "");
-    p.max_per_user = 1;
-    CHECK(refusal(p, h, 1001) == "3 not permitted: 1 sandboxes is the maximum");
+    CHECK(refusal(p, h, 1000, 2) == "3 refused: limit reached: 2 sandboxes at once for this user");
+    CHECK(refusal(p, h, 1000, 3) == "");
+    CHECK(refusal(p, h, 1001, 2) == "");
+    CHECK(refusal(p, h, 1001, 1) == "3 refused: limit reached: 1 sandboxes at once for this user");
     CHECK(refusal(p, h, 0) == ""); // lo and uplink0 are group 0, but not ours
+    // The host's limit counts everyone's: three of ours exist, veth0 is not one.
+    p.max_sandboxes = 3;
+    CHECK(refusal(p, h, 1002) == "3 refused: limit reached: 3 sandboxes at once on this host");
+    p.max_sandboxes = 4;
+    CHECK(refusal(p, h, 1002) == "");
 }

@@ -22,3 +22,35 @@ TEST_CASE("the helper's answer is parsed strictly")
                             "v1 nsjv0 198.18.64.0 198.18.64.1 31 averyveryverylongname"})
         CHECK_MESSAGE(!parse_lease(bad).ok(), bad);
 }
+
+TEST_CASE("notes before the lease: other firewalls' forward chains that drop")
+{
+    CHECK(!parse_answer("w1 forward-drop ip filter FORWARD\nv1 nsjv0 198.18.64.0"));
+    CHECK(!parse_answer(""));
+    auto a = parse_answer("w1 forward-drop ip filter FORWARD\n"
+                          "w1 forward-drop inet firewalld filter_FORWARD\n"
+                          "w1 something-newer x y z\n"
+                          "w1 forward-drop ip6 filter FORWARD\n"   // not IPv4: skipped
+                          "w1 forward-drop ip fil;ter FORWARD\n"   // not plain: skipped
+                          "v1 nsjv0 198.18.64.0 198.18.64.1 31 eth0\n");
+    REQUIRE(a);
+    REQUIRE(a->ok());
+    REQUIRE((*a)->conflicts.size() == 2);
+    CHECK((*a)->conflicts[0].table == "filter");
+    CHECK((*a)->conflicts[1].chain == "filter_FORWARD");
+    CHECK((*a)->host_if == "nsjv0");
+    auto bad = parse_answer("w1 forward-drop ip filter FORWARD\nv1 nonsense\n");
+    REQUIRE(bad);
+    CHECK(!bad->ok());
+}
+
+TEST_CASE("each kind of conflict gets its own fix")
+{
+    CHECK(advise({"ip", "filter", "FORWARD"}).hint.find("DOCKER-USER") != std::string::npos);
+    CHECK(advise({"inet", "firewalld", "filter_FORWARD"}).hint.find("firewall-cmd") !=
+          std::string::npos);
+    Advice own = advise({"inet", "mine", "fwd"});
+    CHECK(own.warning.find("'inet mine fwd'") != std::string::npos);
+    CHECK(own.hint.find("nft insert rule inet mine fwd iifname \"nsjv*\" accept") !=
+          std::string::npos);
+}
