@@ -95,13 +95,13 @@ Plan nsjv::plan(const Policy& policy, const HostNet& host, uint32_t uid, unsigne
         auto in = [&](uint32_t addr) { return addr && overlaps(pool, {addr}); };
         if (std::any_of(host.nameservers.begin(), host.nameservers.end(), in))
             return {Exit::bad_pool,
-                    "a pool of the helper policy contains a nameserver of the host"};
+                    "refused: a pool of the helper policy contains a nameserver of the host"};
         if (std::any_of(host.routes.begin(), host.routes.end(),
                         [&](const Route& r) { return !on_ours(r.oif) && in(r.gateway); }))
-            return {Exit::bad_pool, "a pool of the helper policy contains a gateway of the host"};
+            return {Exit::bad_pool, "refused: a pool of the helper policy contains a gateway of the host"};
         if (used(pool, true))
             return {Exit::bad_pool,
-                    "a pool of the helper policy overlaps a route or an address of the host"};
+                    "refused: a pool of the helper policy overlaps a route or an address of the host"};
     }
     // A laptop's uplinks come and go (Wi-Fi, a USB dock): one that is there is enough.
     if (std::none_of(policy.uplinks.begin(), policy.uplinks.end(), [&](const std::string& up) {
@@ -119,7 +119,7 @@ Plan nsjv::plan(const Policy& policy, const HostNet& host, uint32_t uid, unsigne
         for (uint64_t a = pool.addr; a <= (pool.addr | ~mask(pool.len)); a += 2)
             if (!used({uint32_t(a), 31}, false))
                 return {0, {}, uint32_t(a)};
-    return {Exit::bad_pool, "the helper policy's address pool is exhausted"};
+    return {Exit::bad_pool, "refused: the helper policy's address pool is exhausted"};
 }
 
 // The policy file. Any doubt makes the whole file invalid: a half-understood policy must

@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
@@ -66,9 +67,16 @@ static void sanitize()
     for (int fd = 0; fd < netns_fd; ++fd)
         if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
             _exit(failed); // with nowhere to say so
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig)
-        sigaction(sig, &dfl, nullptr); // SIGKILL and SIGSTOP refuse: nothing to reset there
+    // An interval timer and pending signals survive execve: disarm the one, and discard the
+    // others by ignoring every signal once, before the defaults are back and the mask is open.
+    const itimerval off = {};
+    for (int timer : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF})
+        setitimer(timer, &off, nullptr);
+    for (auto handler : {SIG_IGN, SIG_DFL}) {
+        dfl.sa_handler = handler;
+        for (int sig = 1; sig < NSIG; ++sig)
+            sigaction(sig, &dfl, nullptr); // SIGKILL and SIGSTOP refuse: nothing to reset there
+    }
     sigprocmask(SIG_SETMASK, &none, nullptr);
     umask(022);
     check(close_range(netns_fd + 1, ~0U, 0) == 0 && chdir("/") == 0 &&

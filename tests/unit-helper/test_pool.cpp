@@ -97,12 +97,12 @@ TEST_CASE("a pool clear of the host's nameservers, gateways, routes and addresse
 
     h.nameservers.push_back(ip("198.18.64.53"));
     CHECK(refusal(pool_policy({"198.18.64.0/24"}), h) ==
-          "5 a pool of the helper policy contains a nameserver of the host");
+          "5 refused: a pool of the helper policy contains a nameserver of the host");
 
     h = laptop(); // a default route through an on-link gateway inside the pool
     h.routes.push_back({2, {0, 0}, ip("198.18.64.1")});
     CHECK(refusal(pool_policy({"198.18.64.0/24"}), h) ==
-          "5 a pool of the helper policy contains a gateway of the host");
+          "5 refused: a pool of the helper policy contains a gateway of the host");
 
     h = laptop(); // a route in another table through a gateway in the pool
     h.routes.push_back({2, net("198.51.100.0/24"), ip("198.18.64.9")});
@@ -114,7 +114,7 @@ TEST_CASE("a pool clear of the host's nameservers, gateways, routes and addresse
         HostNet with = laptop();
         with.routes.push_back(r);
         CHECK(refusal(pool_policy({"198.18.64.0/24"}), with) ==
-              "5 a pool of the helper policy overlaps a route or an address of the host");
+              "5 refused: a pool of the helper policy overlaps a route or an address of the host");
     }
 }
 
@@ -141,7 +141,7 @@ TEST_CASE("the first free /31")
     h.routes.push_back({9, net("198.18.64.2/31")});
     CHECK(plan(p, h, 1, 8).addr == ip("198.18.65.0")); // the next pool
     h.routes.push_back({9, net("198.18.65.0/30")});
-    CHECK(refusal(p, h) == "5 the helper policy's address pool is exhausted");
+    CHECK(refusal(p, h) == "5 refused: the helper policy's address pool is exhausted");
     CHECK(plan(pool_policy({"198.19.255.252/30"}), laptop(), 1, 8).addr == ip("198.19.255.252"));
 }
 
