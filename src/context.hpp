@@ -23,6 +23,7 @@ struct Options {
     std::vector<std::string> dns;
     std::vector<std::string> command;
     int connect_timeout = 30;
+    bool new_session = false;  // the app without a controlling terminal (no TIOCSTI into it)
 };
 
 struct Context {

@@ -58,6 +58,9 @@ int parse(int argc, char** argv, Options& opt)
     app.add_option("--connect-timeout", opt.connect_timeout,
                    "seconds to wait for the VPN to connect (default 30)")
         ->type_name("SECONDS");
+    app.add_flag("--new-session", opt.new_session,
+                 "run COMMAND in a session of its own, without your terminal as its controlling "
+                 "terminal, so that it cannot type into it (TIOCSTI)");
     app.add_flag("-v,--verbose", verbose, "show each step and the VPN client's log");
     app.add_flag("-q,--quiet", quiet, "show errors only");
 

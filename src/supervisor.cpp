@@ -334,6 +334,10 @@ std::string find_command(const std::string& name, int& err)
     if (s.inner && setns(s.inner.get(), CLONE_NEWNET) < 0)
         err = errno;
     sys::reset_signals();
+    // Without a controlling terminal, the kernel refuses TIOCSTI on the user's terminal
+    // (a process may push input only into its own controlling terminal).
+    if (!err && s.ctx.options.new_session && setsid() < 0)
+        err = errno;
     if (!err && caps::drop_all() < 0)
         err = errno;
     std::string program;
@@ -409,9 +413,10 @@ void acknowledge_reconnect(State& s)
         signalfd_siginfo si{};
         while (read(s.signals.get(), &si, sizeof si) == sizeof si) {
             // A terminal's signals reach the app directly (same process group); only
-            // signals sent to the launcher by kill(2) come here to be passed on.
+            // signals sent to the launcher by kill(2) come here to be passed on. An app in
+            // a session of its own is in no process group of the terminal: we pass those on.
             if (si.ssi_signo != SIGCHLD) {
-                if (si.ssi_code != SI_KERNEL)
+                if (si.ssi_code != SI_KERNEL || s.ctx.options.new_session)
                     kill(s.app, static_cast<int>(si.ssi_signo));
                 continue;
             }
