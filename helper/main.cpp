@@ -1,5 +1,5 @@
 // nsjail-vpn-helper, the only privileged code of nsjail-vpn. Its contract with the launcher is
-// nsjail-vpn-helper(8); why each check exists is in THREAT-MODEL.md, next to this file.
+// nsjail-vpn-helper(8); every input it takes and the defence for each are in SECURITY.md.
 #include "core.hpp"
 
 #include <algorithm>

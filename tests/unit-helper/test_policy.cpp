@@ -205,3 +205,20 @@ TEST_CASE("limits: a number from 1 to 1024, on allow lines only as a third word"
     CHECK(error_of("max-sandboxes 1\nmax-sandboxes 1") == "duplicate key");
     CHECK(error_of("max-sandboxes") == "expected KEY VALUE");
 }
+
+TEST_CASE("the command line: exactly one verb after argv[0]")
+{
+    auto of = [](std::vector<const char*> argv) {
+        return parse_command(int(argv.size()), argv.data());
+    };
+    CHECK(of({"nsjail-vpn-helper", "attach"}) == Command::attach);
+    CHECK(of({"anything", "--version"}) == Command::version);
+    CHECK(of({}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper"}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", nullptr}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", "attach", "extra"}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", "attach "}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", "ATTACH"}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", "--version=1"}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", ""}) == Command::refused);
+}
