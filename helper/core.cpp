@@ -42,8 +42,9 @@ std::optional<Net> nsjv::parse_net(std::string_view text)
 Command nsjv::parse_command(int argc, const char* const* argv)
 {
     std::string_view verb = argc == 2 && argv[1] ? argv[1] : "";
-    return verb == "attach" ? Command::attach : verb == "--version" ? Command::version
-                                                                    : Command::refused;
+    return verb == "attach"      ? Command::attach
+           : verb == "--version" ? Command::version
+                                 : Command::refused;
 }
 
 std::string nsjv::format_ipv4(uint32_t addr)
@@ -98,10 +99,12 @@ Plan nsjv::plan(const Policy& policy, const HostNet& host, uint32_t uid, unsigne
                     "refused: a pool of the helper policy contains a nameserver of the host"};
         if (std::any_of(host.routes.begin(), host.routes.end(),
                         [&](const Route& r) { return !on_ours(r.oif) && in(r.gateway); }))
-            return {Exit::bad_pool, "refused: a pool of the helper policy contains a gateway of the host"};
-        if (used(pool, true))
             return {Exit::bad_pool,
-                    "refused: a pool of the helper policy overlaps a route or an address of the host"};
+                    "refused: a pool of the helper policy contains a gateway of the host"};
+        if (used(pool, true))
+            return {
+                Exit::bad_pool,
+                "refused: a pool of the helper policy overlaps a route or an address of the host"};
     }
     // A laptop's uplinks come and go (Wi-Fi, a USB dock): one that is there is enough.
     if (std::none_of(policy.uplinks.begin(), policy.uplinks.end(), [&](const std::string& up) {
@@ -237,7 +240,8 @@ unsigned nsjv::allowance(const Policy& policy, uint32_t uid, const std::vector<u
         if (is(u.name, user, uid))
             return limit(u);
     for (const Principal& g : policy.groups)
-        if (std::any_of(gids.begin(), gids.end(), [&](uint32_t gid) { return is(g.name, group, gid); }))
+        if (std::any_of(gids.begin(), gids.end(),
+                        [&](uint32_t gid) { return is(g.name, group, gid); }))
             best = std::max(best, limit(g));
     return best;
 }

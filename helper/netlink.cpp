@@ -313,7 +313,7 @@ static std::string printable(const char* s)
 
 struct Conflicts {
     std::vector<std::pair<std::string, std::string>> chains; // "FAMILY TABLE", chain
-    std::vector<std::string> handled;                          // "FAMILY TABLE" naming nsjv
+    std::vector<std::string> handled;                        // "FAMILY TABLE" naming nsjv
 };
 static std::string table_key(uint32_t family, const char* table)
 {
@@ -351,8 +351,8 @@ static int parse_rule(const nlmsghdr* nlh, void* out)
          e = nftnl_expr_iter_next(it.get())) {
         uint32_t len = 0;
         const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-        const void* data = name && !strcmp(name, "cmp") ? nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len)
-                                                        : nullptr;
+        const void* data =
+            name && !strcmp(name, "cmp") ? nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len) : nullptr;
         if (data && len >= 4 && memcmp(data, if_prefix.data(), 4) == 0) {
             static_cast<Conflicts*>(out)->handled.push_back(
                 table_key(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY),
