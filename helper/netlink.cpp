@@ -1,5 +1,6 @@
 // The kernel, over netlink: rtnetlink through libmnl (read the host's links, addresses and
-// routes; create the veth), and the project's nftables table through libnftnl.
+// routes; create the veth), and the project's nftables table through libnftnl. Legacy
+// iptables, which has no netlink interface, is only read, through getsockopt.
 #include "core.hpp"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
@@ -16,6 +18,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
@@ -363,8 +366,51 @@ static int parse_rule(const nlmsghdr* nlh, void* out)
     return MNL_CB_OK;
 }
 
+// Legacy iptables' filter table, if the host has one: asking for a table that is not listed
+// in /proc/net/ip_tables_names would load it. Its FORWARD policy is the verdict of the hook's
+// underflow entry; an entry matching an nsjv* interface means room was made for ours.
+static void find_xt_conflict(std::vector<std::string>& notes)
+{
+    char names[4096] = {};
+    Fd list(open("/proc/net/ip_tables_names", O_RDONLY | O_CLOEXEC));
+    Fd sock(socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+    ipt_getinfo info = {};
+    socklen_t len = sizeof(info);
+
+    if (!list || read(list.fd, names, sizeof(names) - 1) < 0 ||
+        !strstr(("\n" + std::string(names)).c_str(), "\nfilter\n") || !sock)
+        return;
+    strcpy(info.name, "filter");
+    if (getsockopt(sock.fd, SOL_IP, IPT_SO_GET_INFO, &info, &len) != 0 ||
+        !(info.valid_hooks & (1 << NF_INET_FORWARD)))
+        return;
+    std::vector<char> buf(sizeof(ipt_get_entries) + info.size);
+    auto* get = reinterpret_cast<ipt_get_entries*>(buf.data());
+    strcpy(get->name, "filter");
+    get->size = info.size;
+    len = socklen_t(buf.size());
+    if (getsockopt(sock.fd, SOL_IP, IPT_SO_GET_ENTRIES, get, &len) != 0)
+        return;
+    bool drops = false, handled = false;
+    for (size_t off = 0; off + sizeof(ipt_entry) <= get->size;) {
+        const char* at = reinterpret_cast<const char*>(get->entrytable) + off;
+        const auto* e = reinterpret_cast<const ipt_entry*>(at);
+        if (e->next_offset < sizeof(ipt_entry) || off + e->next_offset > get->size)
+            return; // not what the kernel writes: say nothing
+        handled |= !strncmp(e->ip.iniface, "nsjv", 4) || !strncmp(e->ip.outiface, "nsjv", 4);
+        if (off == info.underflow[NF_INET_FORWARD] &&
+            e->target_offset + sizeof(xt_standard_target) <= e->next_offset)
+            drops = reinterpret_cast<const xt_standard_target*>(at + e->target_offset)->verdict ==
+                    -NF_DROP - 1;
+        off += e->next_offset;
+    }
+    if (drops && !handled)
+        notes.push_back("forward-drop xt filter FORWARD");
+}
+
 void nsjv::find_conflicts(Netlink& nf, std::vector<std::string>& notes)
 {
+    find_xt_conflict(notes);
     Conflicts found;
     for (uint16_t type : {NFT_MSG_GETCHAIN, NFT_MSG_GETRULE}) {
         alignas(nlmsghdr) char buf[64];

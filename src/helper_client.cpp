@@ -145,7 +145,7 @@ std::optional<Result<Lease>> parse_answer(std::string_view out)
         std::string kind, extra;
         Conflict c;
         if (in >> kind >> c.family >> c.table >> c.chain && !(in >> extra) &&
-            kind == "forward-drop" && (c.family == "ip" || c.family == "inet") &&
+            kind == "forward-drop" && (c.family == "ip" || c.family == "inet" || c.family == "xt") &&
             ifname_like(c.table) && ifname_like(c.chain))
             conflicts.push_back(std::move(c));
     }
@@ -160,9 +160,10 @@ Advice advise(const Conflict& c)
                 "zone: the sandbox's traffic through nsjv* interfaces may be dropped",
                 "as root, put them in a zone that forwards, e.g. 'firewall-cmd --permanent "
                 "--zone=trusted --add-interface=nsjv+ && firewall-cmd --reload'"};
-    if (c.family == "ip" && c.table == "filter" && c.chain == "FORWARD")
-        return {"the host's iptables FORWARD chain drops by default (Docker sets this): the "
-                "sandbox's traffic through nsjv* interfaces may be dropped",
+    if ((c.family == "ip" || c.family == "xt") && c.table == "filter" && c.chain == "FORWARD")
+        return {std::string("the host's ") + (c.family == "xt" ? "legacy " : "") +
+                    "iptables FORWARD chain drops by default (Docker sets this): the "
+                    "sandbox's traffic through nsjv* interfaces may be dropped",
                 "as root: 'iptables -I DOCKER-USER -i nsjv+ -j ACCEPT && iptables -I "
                 "DOCKER-USER -o nsjv+ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT' "
                 "(without Docker, FORWARD in place of DOCKER-USER)"};

@@ -13,7 +13,8 @@
 namespace nsjv::helper {
 
 // Another firewall's base chain on the forward hook that drops what the helper's table
-// accepts ("w1 forward-drop FAMILY TABLE CHAIN"): the helper reports it and never touches it.
+// accepts ("w1 forward-drop FAMILY TABLE CHAIN"; family ip or inet for nftables, xt for
+// legacy iptables): the helper reports it and never touches it.
 struct Conflict {
     std::string family, table, chain;
 };

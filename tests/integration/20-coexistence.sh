@@ -1,11 +1,11 @@
 #!/bin/bash
 # Test 20: other firewalls on the host. When a table that is not ours drops
 # forwarded packets by default (Docker's iptables-nft FORWARD policy, a user's
-# own nftables chain, firewalld's reject), the sandbox has no network: the
-# launcher must say so and name the fix, and the helper must leave those
-# tables exactly as they were. Once the fix from the hint is applied, the
-# warning goes and the app reaches whoami. Control: without such a table, no
-# warning at all.
+# own nftables chain, firewalld's reject, legacy iptables' FORWARD policy),
+# the sandbox has no network: the launcher must say so and name the fix, and
+# the helper must leave those tables exactly as they were. Once the fix from
+# the hint is applied, the warning goes and the app reaches whoami. Control:
+# without such a table, no warning at all.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/testbed.sh"
 tb_begin 20-coexistence
@@ -72,6 +72,27 @@ case_of firewalld 'table inet firewalld {
     }
 }' "firewalld is running and rejects forwarded traffic" "--zone=trusted --add-interface=nsjv+"
 ip netns exec laptop nft delete table inet firewalld
+
+# Legacy iptables (x_tables, no netlink): Docker on hosts switched to it.
+xt() { ip netns exec laptop iptables-legacy "$@"; }
+xt -P FORWARD DROP || tb_die "cannot set laptop's legacy FORWARD policy"
+before=$(xt -S)
+nat legacy
+tb_check_fails "legacy: the app has no network (the policy drops its packets)" \
+    test "$TB_STATUS" == 0
+tb_check "legacy: the launcher warns about legacy iptables" \
+    grep -qF -e "the host's legacy iptables FORWARD chain drops by default" "$TB_T/legacy.err"
+tb_check "legacy: and names the fix" grep -qF -e "iptables -I DOCKER-USER -i nsjv+ -j ACCEPT" \
+    "$TB_T/legacy.err"
+tb_is "legacy: the legacy table is unchanged" "$(xt -S)" "$before"
+xt -I FORWARD -i 'nsjv+' -j ACCEPT
+xt -I FORWARD -o 'nsjv+' -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+nat legacy-fixed
+tb_is "legacy, fixed as the hint says (FORWARD in place of DOCKER-USER): the app reaches whoami" \
+    "$TB_STATUS" 0
+tb_check_fails "legacy, fixed: no warning any more" grep -q 'drops' "$TB_T/legacy-fixed.err"
+xt -F FORWARD
+xt -P FORWARD ACCEPT
 
 # An IPv6-only table is no concern of ours (the sandboxes have no IPv6).
 ip netns exec laptop nft -f - <<<'table ip6 six {

@@ -30,12 +30,14 @@ TEST_CASE("notes before the lease: other firewalls' forward chains that drop")
     auto a = parse_answer("w1 forward-drop ip filter FORWARD\n"
                           "w1 forward-drop inet firewalld filter_FORWARD\n"
                           "w1 something-newer x y z\n"
+                          "w1 forward-drop xt filter FORWARD\n"    // legacy iptables
                           "w1 forward-drop ip6 filter FORWARD\n"   // not IPv4: skipped
                           "w1 forward-drop ip fil;ter FORWARD\n"   // not plain: skipped
                           "v1 nsjv0 198.18.64.0 198.18.64.1 31 eth0\n");
     REQUIRE(a);
     REQUIRE(a->ok());
-    REQUIRE((*a)->conflicts.size() == 2);
+    REQUIRE((*a)->conflicts.size() == 3);
+    CHECK((*a)->conflicts[2].family == "xt");
     CHECK((*a)->conflicts[0].table == "filter");
     CHECK((*a)->conflicts[1].chain == "filter_FORWARD");
     CHECK((*a)->host_if == "nsjv0");
@@ -47,6 +49,8 @@ TEST_CASE("notes before the lease: other firewalls' forward chains that drop")
 TEST_CASE("each kind of conflict gets its own fix")
 {
     CHECK(advise({"ip", "filter", "FORWARD"}).hint.find("DOCKER-USER") != std::string::npos);
+    CHECK(advise({"xt", "filter", "FORWARD"}).warning.find("legacy iptables") != std::string::npos);
+    CHECK(advise({"xt", "filter", "FORWARD"}).hint.find("DOCKER-USER") != std::string::npos);
     CHECK(advise({"inet", "firewalld", "filter_FORWARD"}).hint.find("firewall-cmd") !=
           std::string::npos);
     Advice own = advise({"inet", "mine", "fwd"});
