@@ -138,8 +138,7 @@ static Policy load_policy(uid_t uid)
         check(f && fstat(f.fd, &st) == 0 && st.st_uid == 0 &&
                   (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) &&
                   (!(st.st_mode & 022) || (dir && (st.st_mode & S_ISVTX))),
-              denied, f ? 0 : errno,
-              "refused: the helper policy or a directory above it is not root's alone");
+              denied, 0, "refused: the helper policy or a directory above it is not root's alone");
     };
 
     for (size_t slash; (slash = rest.find('/')) != rest.npos; rest.remove_prefix(slash + 1)) {
@@ -261,9 +260,10 @@ int main(int argc, char** argv)
 {
     // Order of operations. Nothing on the host changes before step 9; every failure after it
     // removes the veth again.
-    //  1. Refuse argc < 1. Clear the environment, open fds 0-2, close all but 0-3, reset
+    //  1. Clear the environment, open fds 0-2, close all but 0-3, reset timers and
     //     signals, umask 022, cwd "/", not dumpable: nothing the caller set up reaches on.
-    //  2. Parse argv: "attach" or "--version", nothing else.
+    //  2. Parse argv: "attach" or "--version", nothing else; argc 0 included (then argv[1]
+    //     would be the environment), which parse_command never reads past.
     //  3. The caller's real uid, gid and groups; then root in full; reset resource limits.
     //  4. Read the policy: trusted only if it and every directory above it are root's alone.
     //  5. fd 3: a network namespace, not ours, of a non-initial user ns the caller owns.
@@ -272,8 +272,7 @@ int main(int argc, char** argv)
     //     not reached; pick a free /31.
     //  9. Create the veth: host end nsjvN with the owner as IFLA_GROUP, eth0 in the sandbox.
     // 10. Host end: IPv6 off, the address. 11. The nftables table; then forwarding, link up.
-    // 12. Print the result; the lock goes with the process.
-    check(argc >= 1, usage, 0, "refusing to run without arguments");
+    // 12. Read other firewalls' forward chains; release the lock; only then print.
     sanitize();
     Command command = parse_command(argc, argv);
     if (command == Command::version)
