@@ -1,6 +1,7 @@
 #include "dns.hpp"
 
 #include <arpa/inet.h>
+#include <cctype>
 
 #include <sstream>
 
@@ -36,6 +37,23 @@ bool valid_server(const std::string& address)
     in6_addr a6{};
     return inet_pton(AF_INET, address.c_str(), &a4) == 1 ||
            inet_pton(AF_INET6, address.c_str(), &a6) == 1;
+}
+
+bool valid_domain(const std::string& name)
+{
+    size_t label = 0;
+    if (name.empty() || name.size() > 253 || name[0] == '.')
+        return false;
+    for (char c : name) {
+        if (c == '.' && label == 0)
+            return false;
+        if (c != '.' && !isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+            return false;
+        label = c == '.' ? 0 : label + 1;
+        if (label > 63)
+            return false;
+    }
+    return true;
 }
 
 Result<Choice> choose(const std::vector<std::string>& cli, const Offer& offer)
@@ -106,7 +124,8 @@ std::string render_resolv_conf(const Choice& choice)
     if (!choice.search.empty()) {
         out += "search";
         for (const auto& d : choice.search)
-            out += " " + d;
+            if (valid_domain(d)) // checked where pushed, with a warning; here, never a new line
+                out += " " + d;
         out += "\n";
     }
     return out;

@@ -18,7 +18,8 @@ bool use_colour()
 
 // One write per message, so lines from the launcher, the supervisor and the
 // VPN client, which share stderr, never interleave mid-line.
-void emit(const char* colour, const char* tag, const char* fmt, va_list ap)
+[[gnu::format(printf, 3, 0)]] void emit(const char* colour, const char* tag, const char* fmt,
+                                         va_list ap)
 {
     char body[2048];
     char line[2200];
@@ -32,6 +33,15 @@ void emit(const char* colour, const char* tag, const char* fmt, va_list ap)
 }
 
 } // namespace
+
+std::string shown(std::string_view text)
+{
+    std::string out(text.substr(0, 200));
+    for (char& c : out)
+        if (c < 0x20 || c > 0x7e)
+            c = '?';
+    return text.size() > 200 ? out + "..." : out;
+}
 
 void set_level(Level level) { current = level; }
 Level level() { return current; }

@@ -4,7 +4,14 @@
 // Errors and warnings always go to stderr; progress only to a person on a terminal.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 namespace nsjv::log {
+
+// Text from outside (a VPN server's push, a config) as it may be shown on a terminal:
+// control characters and bytes outside printable ASCII as '?', at most 200 characters.
+std::string shown(std::string_view text);
 
 enum class Level { quiet = -1, normal = 0, verbose = 1 };
 

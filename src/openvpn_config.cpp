@@ -282,7 +282,8 @@ Result<std::vector<Directive>> tokenize(std::string_view text)
             return fail(line_error(lineno, "unterminated quote"));
         if (d.args.empty())
             continue;
-        if (d.args.size() == 1 && d.args[0].size() > 1 && d.args[0][0] == '-' && d.args[0][1] == '-')
+        // As OpenVPN does: a leading "--" of the first word is dropped ("--up x" is "up x").
+        if (d.args[0].size() >= 3 && d.args[0].starts_with("--"))
             d.args[0] = d.args[0].substr(2);
         if (is_block_open(d.args[0])) {
             const std::string close = "</" + d.args[0].substr(1);

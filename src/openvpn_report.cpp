@@ -1,5 +1,8 @@
 #include "openvpn_report.hpp"
 
+#include "dns.hpp"
+#include "log.hpp"
+
 #include <algorithm>
 #include <map>
 #include <sstream>
@@ -16,6 +19,16 @@ bool dns_server_key(const std::string& key, long& n, long& m)
     return sscanf(key.c_str(), "dns_server_%ld_address_%ld", &n, &m) == 2;
 }
 
+// A pushed search domain goes into resolv.conf: a word of a domain name, or nothing.
+void add_search(const std::string& domain, std::vector<std::string>& search, Report& r)
+{
+    if (!dns::valid_domain(domain))
+        r.warnings.push_back("ignoring pushed search domain '" + log::shown(domain) +
+                             "': not a domain name");
+    else if (std::find(search.begin(), search.end(), domain) == search.end())
+        search.push_back(domain);
+}
+
 void add_foreign_option(const std::string& value, Report& r)
 {
     std::istringstream in(value);
@@ -27,10 +40,10 @@ void add_foreign_option(const std::string& value, Report& r)
         if (dns::valid_server(arg))
             r.dns.dhcp_option.push_back(arg);
         else
-            r.warnings.push_back("ignoring pushed DNS server '" + arg + "': not an IP address");
+            r.warnings.push_back("ignoring pushed DNS server '" + log::shown(arg) +
+                                 "': not an IP address");
     } else if (kind == "DOMAIN" || kind == "DOMAIN-SEARCH") {
-        if (std::find(r.dns.search.begin(), r.dns.search.end(), arg) == r.dns.search.end())
-            r.dns.search.push_back(arg);
+        add_search(arg, r.dns.search, r);
     }
 }
 
@@ -78,20 +91,21 @@ Report parse_report(const std::vector<std::string>& env)
         add_foreign_option(value, r);
     for (const auto& [key, address] : dns) {
         if (dns_ports.count(key)) {
-            r.warnings.push_back("ignoring pushed DNS server '" + address +
-                                 "': resolv.conf cannot name port " + dns_ports[key]);
+            r.warnings.push_back("ignoring pushed DNS server '" + log::shown(address) +
+                                 "': resolv.conf cannot name port " + log::shown(dns_ports[key]));
             continue;
         }
         if (dns::valid_server(address))
             r.dns.dns_option.push_back(address);
         else
-            r.warnings.push_back("ignoring pushed DNS server '" + address + "': not an IP address");
+            r.warnings.push_back("ignoring pushed DNS server '" + log::shown(address) +
+                                 "': not an IP address");
     }
     if (!search.empty()) {
         // The 2.6 'dns' option replaces dhcp-option DOMAIN when present.
         r.dns.search.clear();
         for (const auto& [n, d] : search)
-            r.dns.search.push_back(d);
+            add_search(d, r.dns.search, r);
     }
     return r;
 }

@@ -164,3 +164,14 @@ TEST_CASE("inline certificate blocks pass through untouched")
     CHECK(contains(p.config, "<ca>\nline one\nup /bin/evil\n</ca>\n"));
     CHECK(p.notices.empty());
 }
+
+TEST_CASE("a leading '--' is read as OpenVPN reads it, on every line")
+{
+    Plan p = must_plan("client\n--remote vpn.example 1194\n--up /tmp/x.sh\n--daemon\n");
+    CHECK(p.endpoints.size() == 1);
+    CHECK(p.notices.size() == 2);
+    CHECK_FALSE(contains(p.config, "/tmp/x.sh"));
+    CHECK_FALSE(contains(p.config, "daemon"));
+    CHECK(contains(must_fail("remote vpn.example\n--http-proxy 127.0.0.1 3128\n"), "prox"));
+    CHECK(contains(must_fail("--config other.conf\n"), "nested"));
+}

@@ -45,3 +45,22 @@ TEST_CASE("only the variables the supervisor needs are forwarded by the hook")
     CHECK_FALSE(report_variable("common_name"));
     CHECK_FALSE(report_variable("X509_0_CN"));
 }
+
+TEST_CASE("a pushed search domain is a domain name or nothing: it cannot add resolv.conf lines")
+{
+    Report r = parse_report({"dns_search_domain_1=corp.test\nnameserver 203.0.113.99",
+                             "dns_search_domain_2=ok.test.", "dns_search_domain_3=a..b",
+                             "dns_search_domain_4=\x1b[31mred", "dns_search_domain_5=" +
+                                                                     std::string(254, 'a'),
+                             "foreign_option_1=dhcp-option DOMAIN x;y"});
+    CHECK(r.dns.search == std::vector<std::string>{"ok.test."});
+    REQUIRE(r.warnings.size() == 5); // four here, and the dhcp-option one
+    for (const auto& w : r.warnings) {
+        CHECK(w.find('\n') == std::string::npos);
+        CHECK(w.find('\x1b') == std::string::npos); // shown, not obeyed, by a terminal
+    }
+    Report old = parse_report({"foreign_option_1=dhcp-option DOMAIN x;y",
+                               "foreign_option_2=dhcp-option DOMAIN-SEARCH corp_1.test"});
+    CHECK(old.dns.search == std::vector<std::string>{"corp_1.test"});
+    CHECK(old.warnings.size() == 1);
+}
