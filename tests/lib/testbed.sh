@@ -16,7 +16,7 @@
 #              laptop, with their servers
 #   product    tb_as, tb_launch, tb_run, tb_wait_exit, tb_wait_output, tb_app,
 #              tb_descendants, tb_openvpn_pid, tb_nsenter, tb_outer_curl,
-#              tb_hostlinks, tb_laptop_state
+#              tb_hostlinks, tb_laptop_state, tb_run_state
 #   instruments tb_forward_counters, tb_udp_counter, tb_ra_effect,
 #              tb_requests_after, tb_fake_sandbox (the detectors' own control)
 #   host       tb_host_snapshot, tb_host_compare (test 10)
@@ -25,12 +25,22 @@
 # holds the install prefix, PKI copy, server and client configs, homes and
 # each test's state dir $TB_T; build-test/ (meson) and build-testbed/ (PKI
 # cache, run logs) live in the repository and are ignored by git.
+#
+# Sanitizer mode (NSJV_SANITIZE=1, set by `tests/run --sanitize`): the same
+# suite on a build with ASan and UBSan in build-sanitize/, installed into the
+# same private prefix; every report lands in $TB_SAN_DIR, and tests/run fails
+# the test during which one appeared (tb_sanitizer_reports).
 
 TB_REPO=${TB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 TB_LIB=$TB_REPO/tests/lib
 TB_FIXTURES=$TB_REPO/tests/fixtures
 TB=/run/nsjv-test
-TB_BUILD=${TB_BUILD:-$TB_REPO/build-test}
+TB_SANITIZE=${NSJV_SANITIZE:-}
+if [[ -n $TB_SANITIZE ]]; then
+    TB_BUILD=${TB_BUILD:-$TB_REPO/build-sanitize}
+else
+    TB_BUILD=${TB_BUILD:-$TB_REPO/build-test}
+fi
 TB_CACHE=$TB_REPO/build-testbed
 TB_PREFIX=$TB/prefix
 TB_LAUNCHER=$TB_PREFIX/bin/nsjail-vpn
@@ -63,6 +73,38 @@ TB_USER2=nsjvtest2 TB_UID2=64002
 TB_SUPP_GROUP=nsjvsupp TB_SUPP_GID=64100
 TB_DEMO_USER=nsjvdemo TB_DEMO_UID=64010
 TB_TEST_UIDS=("$TB_UID1" "$TB_UID2" "$TB_DEMO_UID")
+
+# Sanitizer mode. Every report goes to a file in $TB_SAN_DIR (1777, in the
+# suite's tmpfs), never to a stderr: the helper's is a pipe the launcher reads,
+# the supervisor's and the route-up hook's end in OpenVPN's log. log_exe_name
+# names the program in the file name (asan.nsjail-vpn-helper.PID). exitcode:
+# a status no part of the product uses, so a report also fails the check that
+# looked at the status; halt_on_error: the first report ends the process (the
+# build also has -fno-sanitize-recover=undefined). LeakSanitizer (on by
+# default, so not named here: the defaults may turn it off) ptraces the
+# process at exit; on this kernel that works in the setuid, non-dumpable
+# helper (as the caller and once it is root) and in a user namespace of the
+# sandbox's kind (tb_sanitizer_control checks that case). It cannot work in a
+# process that is already traced (the tests that run the helper under
+# strace): there the defaults turn it off (sanitizer-defaults.cpp), and only
+# there. Where else it cannot attach, it says "LeakSanitizer has encountered a
+# fatal error" in a report, which fails the test: then turn it off for that
+# process the same way, and say why. Processes that end with _exit (the
+# supervisor, forked children) are not leak-checked at all.
+# The same strings are compiled into the sanitizer build as the runtimes'
+# defaults (tests/lib/sanitizer-defaults.cpp), for the processes that get an
+# empty environment (the helper) or OpenVPN's (the route-up hook); the suite
+# also exports them, and tb_as_cmd passes them to the test users' commands.
+TB_SAN_DIR=$TB/sanitizer
+TB_SAN_EXIT=86
+TB_ASAN_OPTIONS="log_path=$TB_SAN_DIR/asan:log_exe_name=1:halt_on_error=1:abort_on_error=0"
+TB_ASAN_OPTIONS+=":exitcode=$TB_SAN_EXIT:print_summary=1"
+TB_UBSAN_OPTIONS="log_path=$TB_SAN_DIR/ubsan:log_exe_name=1:print_stacktrace=1:halt_on_error=1"
+TB_UBSAN_OPTIONS+=":exitcode=$TB_SAN_EXIT:report_error_type=1"
+TB_SAN_ENV=()
+if [[ -n $TB_SANITIZE ]]; then
+    TB_SAN_ENV=(ASAN_OPTIONS="$TB_ASAN_OPTIONS" UBSAN_OPTIONS="$TB_UBSAN_OPTIONS")
+fi
 
 TB_TEST=${TB_TEST:-}
 TB_FAILS=0
@@ -355,14 +397,26 @@ tb_require_tools()
 # and an empty network namespace (a stray command touches nothing real).
 tb_isolate()
 {
-    local script=$1
+    local script=$1 personality=()
     shift
+    # ASan of GCC 12 (and of LLVM before 18) maps its shadow at fixed addresses;
+    # with more ASLR entropy than 28 bits (vm.mmap_rnd_bits, raised by some
+    # kernels' defaults) a library can land there ("Shadow memory range
+    # interleaves with an existing memory mapping") and the process dies at
+    # start. The sysctl is the machine's and stays as it is: the sanitizer
+    # suite runs without ASLR instead (a personality, inherited by everything it
+    # starts). The kernel clears that personality when it runs a setuid file, so
+    # the helper keeps its ASLR, and could still hit this there.
+    if [[ -n $TB_SANITIZE ]] && (($(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28) > 28)); then
+        tb_log "vm.mmap_rnd_bits is $(cat /proc/sys/vm/mmap_rnd_bits): the sanitizer suite runs under setarch -R"
+        personality=(setarch "$(uname -m)" -R)
+    fi
     NSJV_SUITE=1 NSJV_PHASE=inner \
         NSJV_HOST_NETNS=$(tb_netns_inode /proc/self/ns/net) \
         NSJV_HOST_MNTNS=$(tb_netns_inode /proc/self/ns/mnt) \
         NSJV_RUN=$NSJV_RUN \
         unshare --mount --propagation private --net --pid --fork --mount-proc \
-        --kill-child bash "$script" "$@"
+        --kill-child "${personality[@]}" bash "$script" "$@"
 }
 
 tb_setup_mounts()
@@ -371,6 +425,7 @@ tb_setup_mounts()
     # machine's /run before our tmpfs covers it.
     mount -n -t tmpfs -o mode=0755,size=1g nsjv-run /run || tb_die "cannot mount a tmpfs on /run"
     mkdir -m 0755 -p "$TB" "$TB/logs" "$TB/t"
+    [[ -z $TB_SANITIZE ]] || install -d -m 1777 "$TB_SAN_DIR"
     ip link set lo up
 }
 
@@ -425,21 +480,154 @@ tb_setup_tun()
     mount -n --bind "$TB/tun" /dev/net/tun || tb_die "cannot bind a tun node over /dev/net/tun"
 }
 
+# tb_sanitizer_object: the object file of tests/lib/sanitizer-defaults.cpp
+# with this run's options, compiled once per content into build-testbed/ (its
+# name changes with them, and with it the link command: ninja relinks).
+tb_sanitizer_object()
+{
+    local dir=$TB_CACHE/sanitizer key obj cxx=${CXX:-c++}
+    key=$({
+        cat "$TB_LIB/sanitizer-defaults.cpp"
+        echo "$TB_ASAN_OPTIONS|$TB_UBSAN_OPTIONS"
+        "$cxx" --version
+    } | sha256sum | cut -c1-16)
+    obj=$dir/defaults-$key.o
+    if [[ ! -f $obj ]]; then
+        mkdir -p "$dir"
+        "$cxx" -std=c++20 -O2 -fPIC -Wall -Werror -c "$TB_LIB/sanitizer-defaults.cpp" \
+            -DNSJV_ASAN_OPTIONS="\"$TB_ASAN_OPTIONS\"" -DNSJV_UBSAN_OPTIONS="\"$TB_UBSAN_OPTIONS\"" \
+            -DNSJV_UBSAN_LOG="\"$TB_SAN_DIR/ubsan\"" -o "$obj.$$" && mv "$obj.$$" "$obj" || return 1
+    fi
+    echo "$obj"
+}
+
 # Build in the repository's build-test/ (reused between runs) and install
 # into $TB_PREFIX; the helper's policy path is baked in at configure time.
+# In sanitizer mode: build-sanitize/, with ASan and UBSan (b_lundef=false: the
+# runtimes' symbols are not in the libraries' link), UB fatal, frame pointers
+# for the stacks, and the runtimes' defaults linked in. Only this build dir
+# gets those options: build-test/ and a plain `meson setup` keep
+# b_sanitize=none (tb_check_build checks both kinds).
 tb_build_install()
 {
-    local log=$TB/logs/build.log
+    local log=$TB/logs/build.log opts=(-Dprefix="$TB_PREFIX") obj
 
+    if [[ -n $TB_SANITIZE ]]; then
+        obj=$(tb_sanitizer_object 2>"$log") || return 1
+        opts+=(-Db_sanitize=address,undefined -Db_lundef=false
+            "-Dcpp_args=-fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+            -Dcpp_link_args="$obj")
+    fi
     {
         if [[ -f $TB_BUILD/meson-private/coredata.dat ]]; then
-            meson configure "$TB_BUILD" -Dprefix="$TB_PREFIX"
+            meson configure "$TB_BUILD" "${opts[@]}"
         else
-            meson setup "$TB_BUILD" -Dprefix="$TB_PREFIX"
+            meson setup "$TB_BUILD" "${opts[@]}"
         fi &&
             meson compile -C "$TB_BUILD" &&
             meson install -C "$TB_BUILD" --no-rebuild
-    } >"$log" 2>&1
+    } >>"$log" 2>&1
+}
+
+# tb_needs FILE: the shared libraries FILE names (DT_NEEDED), one a line.
+tb_needs() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+
+# tb_check_build: the installed launcher and helper are the kind of build this
+# run wants. Plain: b_sanitize=none and no sanitizer runtime linked (this is
+# the build that ships). Sanitizer mode: both linked with ASan and UBSan, so
+# that a clean run means something.
+tb_check_build()
+{
+    local opt f needs
+    opt=$(meson introspect --buildoptions "$TB_BUILD" |
+        "$TB_PY" -c 'import json, sys
+print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"))') ||
+        opt="(unreadable)"
+    for f in "$TB_LAUNCHER" "$TB_HELPER"; do
+        [[ -f $f ]] || {
+            echo "$f is not installed"
+            return 1
+        }
+        needs=$(tb_needs "$f")
+        if [[ -n $TB_SANITIZE ]]; then
+            [[ $opt == address,undefined && $needs == *libasan.so* && $needs == *libubsan.so* ]] || {
+                echo "b_sanitize=$opt; $f needs: $(echo $needs)"
+                return 1
+            }
+        else
+            [[ $opt == none && $needs != *libasan* && $needs != *libubsan* ]] || {
+                echo "b_sanitize=$opt; $f needs: $(echo $needs)"
+                echo "the shipped build must never have sanitizers: remove ${TB_BUILD#"$TB_REPO"/}/"
+                return 1
+            }
+        fi
+    done
+}
+
+# tb_sanitizer_control: a probe built like the sanitizer build (the same
+# defaults) must get each kind of report into $TB_SAN_DIR and exit with
+# $TB_SAN_EXIT: ASan from an empty environment (as the helper runs), UBSan as
+# a test user with the suite's environment, LeakSanitizer as a test user in a
+# user namespace of its own (as the launcher's sandbox runs). Under strace,
+# the leak goes unreported and the probe exits 0 (LeakSanitizer off there).
+tb_sanitizer_control()
+{
+    local probe=$TB/sanitizer-probe obj kind rc files bad=()
+    local -A expect=([asan]=heap-use-after-free [ubsan]="signed integer overflow"
+        [leak]="detected memory leaks")
+
+    obj=$(tb_sanitizer_object) &&
+        ${CXX:-c++} -std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+            "$TB_LIB/sanitizer-probe.cpp" "$obj" -o "$probe" >"$TB/logs/probe.log" 2>&1 || {
+        echo "cannot build the probe: $(tail -n 5 "$TB/logs/probe.log")"
+        return 1
+    }
+    chmod 0755 "$probe"
+    for kind in asan ubsan leak traced; do
+        case $kind in
+        asan) env -i "$probe" asan ;;
+        ubsan) setpriv --reuid="$TB_UID1" --regid="$TB_UID1" --clear-groups \
+            env -i "${TB_SAN_ENV[@]}" "$probe" ubsan ;;
+        leak) setpriv --reuid="$TB_UID1" --regid="$TB_UID1" --clear-groups \
+            env -i "${TB_SAN_ENV[@]}" unshare --user --map-root-user "$probe" leak ;;
+        traced) command -v strace >/dev/null || continue
+            env -i "${TB_SAN_ENV[@]}" strace -f -o /dev/null "$probe" leak ;;
+        esac >/dev/null 2>"$TB/logs/probe-$kind.err"
+        rc=$?
+        if [[ $kind == traced ]]; then
+            files=$(ls "$TB_SAN_DIR"/*sanitizer-probe* 2>/dev/null)
+            ((rc == 0)) && [[ -z $files ]] ||
+                bad+=("under strace: status $rc, report files: ${files:-none}: $(cat $files 2>/dev/null | head -n 3)")
+            rm -f "$TB_SAN_DIR"/*sanitizer-probe*
+            continue
+        fi
+        files=$(grep -l -- "${expect[$kind]}" "$TB_SAN_DIR"/*sanitizer-probe* 2>/dev/null)
+        ((rc == TB_SAN_EXIT)) && [[ -n $files ]] ||
+            bad+=("$kind: status $rc, report files: ${files:-none} (stderr: $(head -c 200 "$TB/logs/probe-$kind.err"))")
+        rm -f "$TB_SAN_DIR"/*sanitizer-probe*
+    done
+    ((${#bad[@]} == 0)) || {
+        printf '%s\n' "${bad[@]}"
+        return 1
+    }
+}
+
+# tb_sanitizer_reports NAME: the reports that appeared since the last call
+# fail NAME (one result in $TB_RESULTS, the start of each report below it);
+# the files move to $NSJV_RUN/artifacts/sanitizer/NAME/.
+tb_sanitizer_reports()
+{
+    local name=$1 files f dest=$NSJV_RUN/artifacts/sanitizer/$1
+    [[ -n $TB_SANITIZE ]] || return 0
+    files=("$TB_SAN_DIR"/*)
+    [[ -e ${files[0]} ]] || return 0
+    mkdir -p "$dest"
+    mv "${files[@]}" "$dest/"
+    TB_TEST=$name tb_not_ok "no sanitizer report: ${#files[@]} (${dest#"$TB_REPO"/})"
+    for f in "${files[@]}"; do
+        printf '#   --- %s\n' "${f##*/}"
+        grep -v '^$' "$dest/${f##*/}" | head -n 25 | sed 's/^/#   /'
+    done
 }
 
 # The helper must be setuid root on a mount without nosuid, or every helper
@@ -551,6 +739,24 @@ tb_setup_suite()
     else
         tb_not_ok "build and install into $TB_PREFIX"
         tb_diag_file "$TB/logs/build.log"
+    fi
+    if why=$(tb_check_build); then
+        if [[ -n $TB_SANITIZE ]]; then
+            tb_ok "the sanitizer build: launcher and helper linked with ASan and UBSan"
+        else
+            tb_ok "the shipped build: no sanitizer (b_sanitize=none, no runtime linked)"
+        fi
+    else
+        tb_not_ok "the build is the kind this run tests (${TB_SANITIZE:+sanitizer}${TB_SANITIZE:-shipped})"
+        tb_diag "$why"
+    fi
+    if [[ -n $TB_SANITIZE ]]; then
+        if why=$(tb_sanitizer_control); then
+            tb_ok "sanitizer control: ASan, UBSan and LeakSanitizer reports reach ${TB_SAN_DIR} and fail the process (LeakSanitizer off under strace)"
+        else
+            tb_not_ok "sanitizer control: ASan, UBSan and LeakSanitizer reports reach ${TB_SAN_DIR} and fail the process (LeakSanitizer off under strace)"
+            tb_diag "$why"
+        fi
     fi
     if why=$(tb_check_setuid); then
         tb_ok "the helper is setuid root on a mount without nosuid"
@@ -768,9 +974,13 @@ tb_as_cmd()
 {
     local user=$1 uid gid home
     uid=$(id -u "$user") gid=$(id -g "$user") home=$TB/home/$user
+    local san=()
+    # Each command its own report names: a sandbox is a PID namespace, and two
+    # supervisors (both pid 1) would otherwise write the same file.
+    [[ -z $TB_SANITIZE ]] || san=("${TB_SAN_ENV[@]//"$TB_SAN_DIR/"/"$TB_SAN_DIR/${EPOCHREALTIME/./}-"}")
     TB_AS=(ip netns exec laptop setpriv --reuid="$uid" --regid="$gid" --init-groups
         env -i -C "$home" --default-signal HOME="$home" USER="$user" LOGNAME="$user"
-        PATH="$TB_USER_PATH" LANG=C.UTF-8 "${TB_ENV[@]}")
+        PATH="$TB_USER_PATH" LANG=C.UTF-8 "${san[@]}" "${TB_ENV[@]}")
 }
 TB_ENV=()
 
@@ -916,7 +1126,11 @@ tb_no_hostlink() { [[ -z $(tb_hostlinks) ]]; }
 
 tb_links_addrs() { ip -n laptop -o link show; ip -n laptop -o addr show; }
 
-# Everything of laptop's network state that the helper could change.
+# Everything of laptop's network state that the helper could change, and
+# the suite's /run (tb_run_state): laptop plays the host, /run is the host's.
+# The sysctls: every value under net/ipv4/conf and net/ipv6/conf (forwarding,
+# rp_filter, disable_ipv6, accept_ra and the rest, of every link), and
+# ip_forward.
 tb_laptop_state()
 {
     ip -n laptop -o link show
@@ -924,10 +1138,28 @@ tb_laptop_state()
     ip -n laptop route show table all
     ip -n laptop -6 route show table all
     ip -n laptop rule show
+    ip -n laptop -6 rule show
     tb_in laptop nft -s list ruleset
-    tb_in laptop sh -c 'cd /proc/sys/net && for f in ipv4/ip_forward ipv4/conf/*/forwarding \
-        ipv4/conf/*/rp_filter ipv6/conf/*/forwarding ipv6/conf/*/disable_ipv6 \
-        ipv6/conf/*/accept_ra; do echo "$f=$(cat "$f")"; done'
+    tb_in laptop sh -c 'cd /proc/sys/net &&
+        grep -r . ipv4/ip_forward ipv4/conf ipv6/conf 2>/dev/null | LC_ALL=C sort'
+    tb_run_state
+}
+
+# /run but for the test bed's own files ($TB): names, types, modes, owners,
+# and sizes and times of files. The helper's lock may appear there, but only
+# as an empty regular file of root's, mode 0600; anything else about it is
+# shown.
+tb_run_state()
+{
+    local lock=/run/nsjail-vpn-helper.lock what
+    find /run -path "$TB" -prune -o -path "$lock" -prune -o -printf '%p %y %m %U:%G\n' |
+        LC_ALL=C sort
+    find /run -path "$TB" -prune -o -path "$lock" -prune -o -type f -printf '%p %s %T@\n' |
+        LC_ALL=C sort
+    if [[ -e $lock || -L $lock ]]; then
+        what=$(stat -c '%F %a %U:%G %s' "$lock")
+        [[ $what == "regular empty file 600 root:root 0" ]] || echo "$lock: $what"
+    fi
 }
 
 # tb_curl NETNS URL [SECONDS]
@@ -1062,7 +1294,13 @@ tb_host_snapshot()
     (cd /etc && find . -xdev -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) \
         >"$d/etc-sha256"
     find /run -mindepth 1 -maxdepth 1 -printf '%p %y %m %U\n' | LC_ALL=C sort >"$d/run"
-    tb_user_procs >"$d/procs"
+    # Only the machine's own PID namespace: a suite's test users live in that
+    # suite's PID namespace and die with it, and another run of the suite at
+    # the same time (tests/run next to tests/run --sanitize) must not count.
+    tb_user_procs | while read -r pid; do
+        [[ $(readlink "/proc/$pid/ns/pid" 2>/dev/null) == "$(readlink /proc/self/ns/pid)" ]] &&
+            echo "$pid"
+    done >"$d/procs"
     ip -j addr >"$d/addrs.json"
     ip -j route show table all >"$d/routes4.json"
     ip -6 -j route show table all >"$d/routes6.json"
