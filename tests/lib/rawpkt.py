@@ -11,6 +11,11 @@ usage:
       send COUNT (default 3) UDP datagrams with the given source address,
       spoofed or not, through a raw IPv4 socket (IP_HDRINCL), bound to IFACE
       when given (so the tunnel's routes cannot carry them).
+  rawpkt.py dhcp IFACE DST [COUNT [TYPE]]
+      send COUNT (default 3) DHCP server replies (TYPE offer, the default,
+      or ack) from port 67 to DST port 68 out of IFACE, from IFACE's own
+      address; DST may be 255.255.255.255. They offer 198.18.64.77 with a
+      router and a DNS server of 198.18.64.1, as a rogue server would.
 """
 import fcntl
 import ipaddress
@@ -82,12 +87,41 @@ def send_udp(src, dst, port, count, iface=None):
         sock.sendto(ip + udp, (dst, 0))
 
 
+def dhcp_reply(kind):
+    # BOOTREPLY, Ethernet, hlen 6; xid; yiaddr 198.18.64.77; siaddr; chaddr.
+    bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 2, 1, 6, 0, 0x6E736A76, 0, 0x8000,
+                        b"\0" * 4, socket.inet_aton("198.18.64.77"),
+                        socket.inet_aton("198.18.64.1"), b"\0" * 4,
+                        b"\x02\x00\x00\x00\x00\x01" + b"\0" * 10, b"\0" * 64, b"\0" * 128)
+    server = socket.inet_aton("198.18.64.1")
+    options = b"\x63\x82\x53\x63"  # magic cookie
+    options += bytes([53, 1, 5 if kind == "ack" else 2])  # message type
+    options += bytes([54, 4]) + server  # server identifier
+    options += bytes([51, 4]) + struct.pack("!I", 3600)  # lease time
+    options += bytes([1, 4]) + socket.inet_aton("255.255.255.0")
+    options += bytes([3, 4]) + server + bytes([6, 4]) + server + b"\xff"
+    return bootp + options
+
+
+def send_dhcp(iface, dst, count, kind):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("0.0.0.0", 67))
+    for _ in range(count):
+        sock.sendto(dhcp_reply(kind), (dst, 68))
+
+
 def main(argv):
     if len(argv) >= 4 and argv[1] == "ra":
         send_ra(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else 3)
     elif len(argv) >= 5 and argv[1] == "udp":
         send_udp(argv[2], argv[3], int(argv[4]), int(argv[5]) if len(argv) > 5 else 3,
                  argv[6] if len(argv) > 6 else None)
+    elif len(argv) >= 4 and argv[1] == "dhcp":
+        send_dhcp(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else 3,
+                  argv[5] if len(argv) > 5 else "offer")
     else:
         sys.exit(__doc__)
 
