@@ -148,7 +148,9 @@ static const char* apply(Policy& p, std::vector<std::string_view>& seen,
                                     : value.size() <= 32 && value[0] != '-' &&
                                           value.find_first_not_of(name_chars) == value.npos;
     // The kernel's rule for names (dev_valid_name), and not our prefix; it goes into paths.
-    bool ifname = value.size() <= 15 && value != "." && value != ".." &&
+    // "all" and "default" name every interface's sysctls, never an interface.
+    bool ifname = value.size() <= 15 && value != "." && value != ".." && value != "all" &&
+                  value != "default" &&
                   !value.starts_with(if_prefix) && value.find_first_of("/:") == value.npos;
     auto add = [](auto& list, bool valid, auto item) -> const char* {
         bool dup = valid && std::count(list.begin(), list.end(), item);
@@ -254,7 +256,11 @@ std::vector<RuleSpec> nsjv::table_rules(const Policy& policy)
     auto oif = [](std::string name) { return name.resize(16), Cond{Load::oifname, name}; };
     auto iif = [](std::string name) { return name.resize(16), Cond{Load::iifname, name}; };
     const Cond iif_ours{Load::iifname, "nsjv"}, oif_ours{Load::oifname, "nsjv"};
-    const Cond established{Load::ct_state, u32(0), false, 2 | 4}; // the two states' bits
+    // ct state: ESTABLISHED is bit 1, RELATED bit 2. From a sandbox, RELATED is never taken:
+    // a forged ICMP error is related to whatever flow it quotes, another sandbox's or the
+    // host's own, and conntrack would deliver it there.
+    const Cond established{Load::ct_state, u32(0), false, 2 | 4};
+    const Cond related{Load::ct_state, u32(0), false, 4};
     std::vector<RuleSpec> rules = {
         // No IPv6 at all from sandboxes (NFPROTO_IPV6): router advertisements, DHCPv6, all.
         {"prerouting", {iif_ours, {Load::nfproto, "\x0a"}}, Verdict::drop},
@@ -262,12 +268,14 @@ std::vector<RuleSpec> nsjv::table_rules(const Policy& policy)
         // never from the host's (RTN_LOCAL). rp_filter is no help: all.rp_filter=2 wins.
         {"prerouting", {iif_ours, {Load::fib_route_back, u32(0)}}, Verdict::drop},
         {"prerouting", {iif_ours, {Load::fib_addr_type, u32(2)}}, Verdict::drop},
+        {"input", {iif_ours, related}, Verdict::drop},
         {"input", {iif_ours, established}, Verdict::accept},
     };
 
     if (!policy.host_access)
         rules.push_back({"input", {iif_ours}, Verdict::drop});
     // Forwarding makes the host a router: nothing new goes into a sandbox, nor between them.
+    rules.push_back({"forward", {iif_ours, related}, Verdict::drop});
     rules.push_back({"forward", {established}, Verdict::accept});
     rules.push_back({"forward", {oif_ours}, Verdict::drop});
     for (const std::string& up : policy.uplinks)

@@ -24,6 +24,7 @@
 #include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 
 using namespace nsjv;
 
@@ -77,6 +78,11 @@ static void sanitize()
         for (int sig = 1; sig < NSIG; ++sig)
             sigaction(sig, &dfl, nullptr); // SIGKILL and SIGSTOP refuse: nothing to reset there
     }
+    // A terminal's job-control signals are not checked against our uid: a caller's Ctrl-Z
+    // would stop us holding the lock. SIGSTOP needs the caller's uid, gone from step 3 on.
+    dfl.sa_handler = SIG_IGN;
+    for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU})
+        sigaction(sig, &dfl, nullptr);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     umask(022);
     check(close_range(netns_fd + 1, ~0U, 0) == 0 && chdir("/") == 0 &&
@@ -111,6 +117,22 @@ static std::vector<gid_t> become_root()
               : res == RLIMIT_NOFILE ? "open files (ulimit -n)"
                                      : "memory (ulimit -d, -v)");
     }
+    // Nor may the caller's scheduling (SCHED_IDLE, nice 19, one CPU it keeps busy) or a cgroup
+    // it owns and can freeze or throttle (systemd delegates a user's subtree) stall us while
+    // others wait for the lock. Leaving the caller's cgroup is best effort: without cgroup2
+    // at /sys/fs/cgroup there is none of the caller's to leave.
+    const sched_param normal = {};
+    cpu_set_t all;
+    memset(&all, 0xff, sizeof(all));
+    struct statfs fs;
+    Fd procs(open("/sys/fs/cgroup/cgroup.procs", O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    check(sched_setscheduler(0, SCHED_OTHER, &normal) == 0 &&
+              setpriority(PRIO_PROCESS, 0, 0) == 0 &&
+              syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 0) == 0 &&
+              sched_setaffinity(0, sizeof(all), &all) == 0,
+          failed, sys, "cannot reset the scheduling the caller set");
+    if (procs && fstatfs(procs.fd, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+        (void)!write(procs.fd, "0", 1); // "0": the writer itself, into the root cgroup
     return gids;
 }
 

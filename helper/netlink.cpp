@@ -337,7 +337,8 @@ static int parse_chain(const nlmsghdr* nlh, void* out)
                  nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_DROP;
     if (nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM) == NF_INET_FORWARD &&
         (family == NFPROTO_IPV4 || family == NFPROTO_INET) && table &&
-        strcmp(table, "nsjail-vpn") != 0 && (drops || strcmp(table, "firewalld") == 0))
+        (family != NFPROTO_INET || strcmp(table, "nsjail-vpn") != 0) && // ours: inet only
+        (drops || strcmp(table, "firewalld") == 0))
         static_cast<Conflicts*>(out)->chains.emplace_back(
             table_key(family, table), printable(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME)));
     return MNL_CB_OK;

@@ -222,3 +222,10 @@ TEST_CASE("the command line: exactly one verb after argv[0]")
     CHECK(of({"nsjail-vpn-helper", "--version=1"}) == Command::refused);
     CHECK(of({"nsjail-vpn-helper", ""}) == Command::refused);
 }
+
+TEST_CASE("uplink names the kernel reserves for all interfaces' sysctls are refused")
+{
+    CHECK(error_of("uplink all") == "bad value");
+    CHECK(error_of("uplink default") == "bad value");
+    CHECK(error_of("uplink alls") == "");
+}

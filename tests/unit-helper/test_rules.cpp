@@ -40,7 +40,11 @@ std::string render(const RuleSpec& rule)
             out += v == 2 && c.equal ? "fib saddr type local " : "? ";
             break;
         case Load::ct_state:
-            out += v == 0 && !c.equal && c.mask == 6 ? "ct state established,related " : "? ";
+            out += v != 0 || c.equal ? "? "
+                   : c.mask == 6     ? "ct state established,related "
+                   : c.mask == 2     ? "ct state established "
+                   : c.mask == 4     ? "ct state related "
+                                     : "? ";
             break;
         case Load::ip_saddr:
             out += "ip saddr " + format_ipv4(ntohl(v)) + "/" +
@@ -68,8 +72,10 @@ TEST_CASE("the default policy's table")
                              "prerouting: iifname \"nsjv*\" meta nfproto ipv6 drop",
                              "prerouting: iifname \"nsjv*\" fib saddr . iif oif missing drop",
                              "prerouting: iifname \"nsjv*\" fib saddr type local drop",
+                             "input: iifname \"nsjv*\" ct state related drop",
                              "input: iifname \"nsjv*\" ct state established,related accept",
                              "input: iifname \"nsjv*\" drop",
+                             "forward: iifname \"nsjv*\" ct state related drop",
                              "forward: ct state established,related accept",
                              "forward: oifname \"nsjv*\" drop",
                              "forward: iifname \"nsjv*\" oifname \"uplink0\" accept",
@@ -103,7 +109,9 @@ TEST_CASE("host-access, several pools and uplinks")
     CHECK(std::count(r.begin(), r.end(), "input: iifname \"nsjv*\" drop") == 0);
     CHECK(std::count(r.begin(), r.end(), "forward: iifname \"nsjv*\" oifname \"wlan0\" accept"));
     CHECK(r.back() == "postrouting: ip saddr 198.19.0.0/16 oifname \"wlan0\" masquerade");
-    CHECK(r.size() == 3 + 1 + 5 + 4);
+    CHECK(r.size() == 3 + 2 + 6 + 4);
+    // host-access opens the host's services, never its own flows to a forged ICMP error
+    CHECK(std::count(r.begin(), r.end(), "input: iifname \"nsjv*\" ct state related drop"));
 }
 
 TEST_CASE("every rule is in one of the table's four chains")
