@@ -76,12 +76,16 @@ bool installed(Failure& f)
     return true;
 }
 
-void explain(int status, const std::string& said, Failure& f)
+void explain(int status, std::string said, Failure& f)
 {
     const std::string policy = NSJV_POLICY_PATH;
+    const bool refused = said.rfind("refused: ", 0) == 0;
 
-    f.message = "the helper refused to connect the sandbox: " +
-                (said.empty() ? "exit status " + std::to_string(status) : said);
+    if (refused)
+        said.erase(0, 9);
+    f.message =
+        std::string(refused ? "the helper refused to connect" : "the helper could not connect") +
+        " the sandbox: " + (said.empty() ? "exit status " + std::to_string(status) : said);
     switch (status) {
     case 3:
         if (said.find("on this host") != std::string::npos)
@@ -106,6 +110,14 @@ void explain(int status, const std::string& said, Failure& f)
         f.hint = "the launcher and the helper do not match: reinstall nsjail-vpn";
         break;
     default:
+        if (said.find("cannot lock") != std::string::npos)
+            f.hint = "other sandboxes were being connected for 5 seconds: try again; if it "
+                     "persists, an administrator can see who holds it with 'fuser -v " +
+                     std::string("/run/nsjail-vpn-helper.lock'");
+        else if (said.find("uplinks exists") != std::string::npos)
+            f.hint = "none of the network interfaces named by 'uplink' in '" + policy +
+                     "' is there now (Wi-Fi off, dock unplugged?): connect one, or ask your "
+                     "administrator to add the one you use";
         break;
     }
 }
@@ -242,8 +254,6 @@ Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
         said_err.pop_back();
     if (said_err.rfind("nsjail-vpn-helper: ", 0) == 0)
         said_err = said_err.substr(19);
-    if (said_err.rfind("refused: ", 0) == 0)
-        said_err = said_err.substr(9);
     explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f);
     return fail(f.message);
 }

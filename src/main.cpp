@@ -8,7 +8,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace {
 
@@ -134,6 +137,17 @@ int main(int argc, char** argv)
     // OpenVPN runs this program as its route-up hook, inside the sandbox.
     if (argc == 2 && strcmp(argv[1], openvpn::hook_argument) == 0)
         return openvpn::hook_main();
+
+    // Only 0, 1 and 2 go on: any other descriptor the caller left open (a socket of the
+    // host's network above all) would give the app a way out that is not the tunnel. A
+    // closed 0-2 is opened on /dev/null, so that nothing of ours lands on it.
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+            return exit_failure;
+    if (close_range(3, ~0U, 0) < 0) {
+        log::error("cannot close inherited file descriptors: %s", strerror(errno));
+        return exit_failure;
+    }
 
     Context ctx;
     if (int code = parse(argc, argv, ctx.options); code >= 0)
