@@ -16,6 +16,13 @@ usage:
       or ack) from port 67 to DST port 68 out of IFACE, from IFACE's own
       address; DST may be 255.255.255.255. They offer 198.18.64.77 with a
       router and a DNS server of 198.18.64.1, as a rogue server would.
+  rawpkt.py unreach SRC DST QSRC QSPORT QDST QDPORT [COUNT [IFACE]]
+      send COUNT (default 3) ICMP errors "port unreachable" (type 3, code 3)
+      from SRC, spoofed or not, to DST, quoting a UDP datagram QSRC:QSPORT ->
+      QDST:QDPORT (its IP header and the 8 bytes of its UDP header), as the
+      host QDST would send when nothing listens there; through a raw IPv4
+      socket (IP_HDRINCL), bound to IFACE when given. QSPORT may be a range
+      LOW-HIGH: one error per port, COUNT times.
 """
 import fcntl
 import ipaddress
@@ -87,6 +94,28 @@ def send_udp(src, dst, port, count, iface=None):
         sock.sendto(ip + udp, (dst, 0))
 
 
+def ip_header(src, dst, proto, length):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, 0, 0x4000, 64, proto, 0,
+                      socket.inet_aton(src), socket.inet_aton(dst))
+    return hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
+
+
+def send_unreach(src, dst, qsrc, qsport, qdst, qdport, count, iface=None):
+    low, _, high = qsport.partition("-")
+    ports = range(int(low), int(high or low) + 1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    if iface:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    for _ in range(count):
+        for port in ports:
+            # The datagram as it went out: 8 bytes of UDP header and 24 of payload.
+            quoted = ip_header(qsrc, qdst, 17, 20 + 8 + 24)
+            quoted += struct.pack("!HHHH", port, qdport, 8 + 24, 0)
+            icmp = struct.pack("!BBHI", 3, 3, 0, 0) + quoted
+            icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+            sock.sendto(ip_header(src, dst, 1, 20 + len(icmp)) + icmp, (dst, 0))
+
+
 def dhcp_reply(kind):
     # BOOTREPLY, Ethernet, hlen 6; xid; yiaddr 198.18.64.77; siaddr; chaddr.
     bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 2, 1, 6, 0, 0x6E736A76, 0, 0x8000,
@@ -122,6 +151,9 @@ def main(argv):
     elif len(argv) >= 4 and argv[1] == "dhcp":
         send_dhcp(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else 3,
                   argv[5] if len(argv) > 5 else "offer")
+    elif len(argv) >= 8 and argv[1] == "unreach":
+        send_unreach(argv[2], argv[3], argv[4], argv[5], argv[6], int(argv[7]),
+                     int(argv[8]) if len(argv) > 8 else 3, argv[9] if len(argv) > 9 else None)
     else:
         sys.exit(__doc__)
 
