@@ -21,10 +21,10 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 
 using namespace nsjv;
 
@@ -103,8 +103,8 @@ static std::vector<gid_t> become_root()
     // is lifted to it, and only a hard limit too low to finish with is refused.
     for (int res : {RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_AS, RLIMIT_NOFILE}) {
         rlim_t want = res == RLIMIT_NOFILE ? 1024 : RLIM_INFINITY;
-        rlim_t need = res == RLIMIT_NOFILE ? 16
-                      : res == RLIMIT_CPU  ? 10
+        rlim_t need = res == RLIMIT_NOFILE  ? 16
+                      : res == RLIMIT_CPU   ? 10
                       : res == RLIMIT_FSIZE ? 1 << 20 // it writes sysctl files only
                                             : 256 << 20;
         rlimit lim = {want, want};
@@ -112,8 +112,8 @@ static std::vector<gid_t> become_root()
             lim.rlim_cur = lim.rlim_max;
         check(setrlimit(res, &lim) == 0 && lim.rlim_cur >= need, failed, 0,
               "the caller's limit on %s is too low to run the helper",
-              res == RLIMIT_CPU     ? "CPU time (ulimit -t)"
-              : res == RLIMIT_FSIZE ? "file size (ulimit -f)"
+              res == RLIMIT_CPU      ? "CPU time (ulimit -t)"
+              : res == RLIMIT_FSIZE  ? "file size (ulimit -f)"
               : res == RLIMIT_NOFILE ? "open files (ulimit -n)"
                                      : "memory (ulimit -d, -v)");
     }
@@ -176,8 +176,8 @@ static Policy load_policy(uid_t uid)
     ParsedPolicy parsed = parse_policy(text);
     check(!err, denied, err, "refused: cannot read the helper policy");
     // The reason points into the file: only for a caller who may read it anyway.
-    check(parsed.policy || uid != 0, denied, 0, "refused: the helper policy is invalid: line %u: %s",
-          parsed.line, parsed.why.c_str());
+    check(parsed.policy || uid != 0, denied, 0,
+          "refused: the helper policy is invalid: line %u: %s", parsed.line, parsed.why.c_str());
     check(bool(parsed.policy), denied, 0, "refused: the helper policy is invalid");
     return *parsed.policy;
 }
