@@ -1,5 +1,7 @@
 #include "openvpn_config.hpp"
 
+#include "log.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -285,6 +287,10 @@ Result<std::vector<Directive>> tokenize(std::string_view text)
         // As OpenVPN does: a leading "--" of the first word is dropped ("--up x" is "up x").
         if (d.args[0].size() >= 3 && d.args[0].starts_with("--"))
             d.args[0] = d.args[0].substr(2);
+        // Only once, as OpenVPN does: "----up x" is the unknown option "--up", which a plan
+        // written out again would turn into "up x". No option name starts with a dash.
+        if (d.args[0].starts_with("-"))
+            return fail(line_error(lineno, "'" + log::shown(d.args[0]) + "' is not an option"));
         if (is_block_open(d.args[0])) {
             const std::string close = "</" + d.args[0].substr(1);
             d.block = true;

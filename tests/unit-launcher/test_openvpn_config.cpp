@@ -174,4 +174,7 @@ TEST_CASE("a leading '--' is read as OpenVPN reads it, on every line")
     CHECK_FALSE(contains(p.config, "daemon"));
     CHECK(contains(must_fail("remote vpn.example\n--http-proxy 127.0.0.1 3128\n"), "prox"));
     CHECK(contains(must_fail("--config other.conf\n"), "nested"));
+    // stripped once only: what is left is no option, and it is refused, not passed on
+    CHECK(contains(must_fail("remote vpn.example\n----up /tmp/x.sh\n"), "line 2"));
+    CHECK(contains(must_fail("remote vpn.example\n-up /tmp/x.sh\n"), "'-up' is not an option"));
 }
