@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 namespace {
@@ -139,13 +140,14 @@ int main(int argc, char** argv)
         return openvpn::hook_main();
 
     // Only 0, 1 and 2 go on: any other descriptor the caller left open (a socket of the
-    // host's network above all) would give the app a way out that is not the tunnel. A
-    // closed 0-2 is opened on /dev/null, so that nothing of ours lands on it.
+    // host's network above all) would give the app a way out that is not the tunnel. They
+    // are closed at every exec, so that '--vpn /dev/fd/N' can still be read here. A closed
+    // 0-2 is opened on /dev/null, so that nothing of ours lands on it.
     for (int fd = 0; fd < 3; fd++)
         if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
             return exit_failure;
-    if (close_range(3, ~0U, 0) < 0) {
-        log::error("cannot close inherited file descriptors: %s", strerror(errno));
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        log::error("cannot mark inherited file descriptors close-on-exec: %s", strerror(errno));
         return exit_failure;
     }
 

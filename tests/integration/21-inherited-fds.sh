@@ -42,6 +42,12 @@ out=$(leak "$TB_LAUNCHER" --vpn "$TB/client/full.ovpn" -- "$TB_PY" -c "$use_fd7"
 tb_is "a --vpn app has no fd 7" "$out" "no fd 7: Bad file descriptor"
 [[ $out == "no fd 7"* ]] || tb_diag_file "$TB_T/vpn.err"
 
+# The launcher itself may still read an inherited descriptor: --vpn /dev/fd/N.
+out=$(tb_as "$TB_USER1" sh -c "exec 5<'$TB/client/full.ovpn'; '$TB_LAUNCHER' --vpn /dev/fd/5 -- \
+    curl -sS --max-time 5 http://$TB_WHOAMI/" 2>"$TB_T/fd5.err")
+tb_is "--vpn /dev/fd/5 is read by the launcher, and the app reaches whoami through the tunnel" \
+    "$out" "$TB_PROVIDER"
+
 out=$(leak "$TB_LAUNCHER" --net none -- sh -c 'ls /proc/self/fd | sort -n | tr "\n" " "')
 tb_is "a --net none app has only 0, 1 and 2 (and ls's own)" "$out" "0 1 2 3 "
 
