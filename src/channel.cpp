@@ -1,7 +1,12 @@
 #include "channel.hpp"
 
+#include "log.hpp"
+
 #include <cerrno>
 #include <sys/socket.h>
+#include <sys/stat.h>
+
+extern char** environ;
 
 namespace nsjv::channel {
 
@@ -33,6 +38,26 @@ std::optional<std::string> receive(int fd)
         return std::nullopt;
     buf.resize(static_cast<size_t>(n));
     return buf;
+}
+
+int relay_environment(int fd, bool (*wanted)(const std::string& key), const char* argument)
+{
+    struct stat st {};
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        log::error("'%s' is run by a VPN client inside a sandbox, not by hand", argument);
+        return 1;
+    }
+    std::string report;
+    for (char** e = environ; *e; e++) {
+        std::string kv = *e;
+        if (wanted(kv.substr(0, kv.find('='))))
+            report += kv + '\0';
+    }
+    if (!send(fd, report))
+        return 1;
+    // The client waits for us; the supervisor answers once the tunnel is in place.
+    auto answer = receive(fd);
+    return answer && *answer == "ok" ? 0 : 1;
 }
 
 } // namespace nsjv::channel

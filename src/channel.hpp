@@ -17,4 +17,10 @@ bool send(int fd, std::string_view message);
 // nullopt: the peer is gone (or the socket failed).
 std::optional<std::string> receive(int fd);
 
+// main() of a hook a VPN client runs (OpenVPN's route-up, a vpnc-script) with the
+// channel inherited as fd: sends the environment variables wanted() accepts, as
+// NUL-separated "KEY=VALUE" strings, and waits for the supervisor's "ok". Only those
+// cross: nothing else of the client's environment, which may hold the user's.
+int relay_environment(int fd, bool (*wanted)(const std::string& key), const char* argument);
+
 } // namespace nsjv::channel

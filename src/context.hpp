@@ -4,6 +4,8 @@
 
 #include "fd.hpp"
 #include "openvpn_config.hpp"
+#include "vpnc_script.hpp"
+#include "wireguard_config.hpp"
 
 #include <string>
 #include <vector>
@@ -17,25 +19,38 @@ inline constexpr int exit_not_found = 127;
 
 enum class Net { none, nat, vpn };
 
+// Which kind of VPN client the sandbox runs (--vpn's content or --vpn-type; --vpn-cmd).
+enum class Vpn { openvpn, wireguard, script };
+
 struct Options {
     Net net = Net::none;
     std::string vpn_file;
+    std::string vpn_type;  // --vpn-type: "", "openvpn" or "wireguard"
+    std::string vpn_cmd;   // --vpn-cmd: the client's command line, as one string
     std::vector<std::string> dns;
     std::vector<std::string> command;
-    int connect_timeout = 30;
+    int connect_timeout = 0;  // 0: the default, 30 s (300 s for --vpn-cmd, which may prompt)
     bool new_session = false;  // the app without a controlling terminal (no TIOCSTI into it)
 };
 
 struct Context {
     Options options;
 
-    // --vpn
+    Vpn vpn = Vpn::openvpn;
+    std::string client_path;  // the VPN client's program: openvpn, wireguard-go, --vpn-cmd's
+    std::string self_path;    // this program, which the clients run as their hook or script
+
+    // --vpn, OpenVPN
     openvpn::Plan plan;
     UniqueFd config;       // the planned config, in memory
     UniqueFd credentials;  // "user\npassword\n", in memory, if asked for
     UniqueFd passphrase;
-    std::string openvpn_path;
-    std::string self_path;  // this program, which OpenVPN runs as its route-up hook
+
+    // --vpn, WireGuard: the keys live only here, in memory, until handed to the client.
+    wireguard::Config wireguard;
+
+    // --vpn-cmd
+    script::Command command;
 
     // What the host's resolver files said, read before the sandbox hides them.
     std::string host_resolv_conf;

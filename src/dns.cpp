@@ -155,4 +155,16 @@ std::string render_nsswitch(std::string_view host_nsswitch)
     return out;
 }
 
+bool is_ipv4(const std::string& address)
+{
+    in_addr a{};
+    return inet_pton(AF_INET, address.c_str(), &a) == 1;
+}
+
+bool is_ipv6(const std::string& address)
+{
+    in6_addr a{};
+    return inet_pton(AF_INET6, address.c_str(), &a) == 1;
+}
+
 } // namespace nsjv::dns

@@ -41,6 +41,8 @@ std::string render_resolv_conf(const Choice& choice);
 std::string render_nsswitch(std::string_view host_nsswitch);
 
 bool valid_server(const std::string& address);
+bool is_ipv4(const std::string& address);
+bool is_ipv6(const std::string& address);
 // A search domain resolv.conf can hold as one word: letters, digits, '-' and '_' in labels of
 // 1 to 63 characters, separated by dots (one may end it), at most 253 characters.
 bool valid_domain(const std::string& name);

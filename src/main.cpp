@@ -3,6 +3,7 @@
 #include "dns.hpp"
 #include "log.hpp"
 #include "openvpn_client.hpp"
+#include "script_client.hpp"
 #include "prepare.hpp"
 #include "sandbox.hpp"
 
@@ -43,7 +44,8 @@ int command_start(const CLI::App& app, int argc, char** argv)
 int parse(int argc, char** argv, Options& opt)
 {
     CLI::App app{"Run COMMAND as you, in a sandbox whose only network is a VPN tunnel "
-                 "(--vpn), the host's network through NAT (--net nat), or none (--net none).",
+                 "(--vpn, --vpn-cmd), the host's network through NAT (--net nat), or none "
+                 "(--net none).",
                  "nsjail-vpn"};
     std::string net, vpn;
     bool verbose = false, quiet = false;
@@ -52,15 +54,24 @@ int parse(int argc, char** argv, Options& opt)
                "Exit status: COMMAND's; 125 nsjail-vpn failed; 126 cannot execute; 127 not found.\n"
                "See nsjail-vpn(1).");
     app.set_version_flag("--version", "nsjail-vpn " NSJV_VERSION);
-    app.add_option("--vpn", vpn, "OpenVPN client configuration (.ovpn) for the app's only network")
+    app.add_option("--vpn", vpn,
+                   "VPN configuration for the app's only network: OpenVPN (.ovpn) or WireGuard "
+                   "(wg-quick .conf), told apart by content")
         ->type_name("FILE");
+    app.add_option("--vpn-type", opt.vpn_type, "what --vpn FILE is, where its content does not say")
+        ->type_name("openvpn|wireguard");
+    app.add_option("--vpn-cmd", opt.vpn_cmd,
+                   "run this VPN client (OpenConnect, or any client of the vpnc-script kind) "
+                   "in the sandbox; one string, quoted as for sh")
+        ->type_name("COMMAND");
     app.add_option("--net", net, "'none': only loopback; 'nat': the host's network through NAT")
         ->type_name("none|nat");
     app.add_option("--dns", opt.dns, "DNS server for the sandbox (repeatable; overrides the VPN's)")
         ->type_name("ADDR")
         ->allow_extra_args(false);
     app.add_option("--connect-timeout", opt.connect_timeout,
-                   "seconds to wait for the VPN to connect (default 30)")
+                   "seconds to wait for the VPN to connect (default 30; 300 with --vpn-cmd, "
+                   "whose client may ask for a password)")
         ->type_name("SECONDS");
     app.add_flag("--new-session", opt.new_session,
                  "run COMMAND in a session of its own, without your terminal as its controlling "
@@ -88,24 +99,34 @@ int parse(int argc, char** argv, Options& opt)
         log::error("-v and -q contradict each other: use one");
         return exit_failure;
     }
-    if (!vpn.empty() && !net.empty()) {
-        log::error("use either --vpn FILE or --net %s, not both", net.c_str());
+    int chosen = !vpn.empty() + !opt.vpn_cmd.empty() + !net.empty();
+    if (chosen > 1) {
+        log::error("choose one network: --vpn FILE, --vpn-cmd COMMAND or --net none|nat");
         return exit_failure;
     }
-    if (vpn.empty() && net.empty()) {
+    if (chosen == 0) {
         log::error("no network chosen for the sandbox");
-        log::hint("pass --vpn FILE.ovpn to use a VPN, --net nat for the host's network, or "
-                  "--net none for no network");
+        log::hint("pass --vpn FILE (.ovpn or WireGuard .conf) or --vpn-cmd 'openconnect ...' to "
+                  "use a VPN, --net nat for the host's network, or --net none for no network");
         return exit_failure;
     }
-    if (!vpn.empty()) {
+    if (!opt.vpn_type.empty() && vpn.empty()) {
+        log::error("--vpn-type says what --vpn FILE is: it has no use without --vpn");
+        return exit_failure;
+    }
+    if (!opt.vpn_type.empty() && opt.vpn_type != "openvpn" && opt.vpn_type != "wireguard") {
+        log::error("unknown --vpn-type '%s'", log::shown(opt.vpn_type).c_str());
+        log::hint("use --vpn-type openvpn or --vpn-type wireguard");
+        return exit_failure;
+    }
+    if (!vpn.empty() || !opt.vpn_cmd.empty()) {
         opt.net = Net::vpn;
         opt.vpn_file = vpn;
     } else if (net == "none" || net == "nat") {
         opt.net = net == "none" ? Net::none : Net::nat;
     } else {
         log::error("unknown network '%s' for --net", net.c_str());
-        log::hint("use --net none, --net nat, or --vpn FILE.ovpn");
+        log::hint("use --net none, --net nat, --vpn FILE or --vpn-cmd COMMAND");
         return exit_failure;
     }
     for (const auto& d : opt.dns) {
@@ -118,7 +139,9 @@ int parse(int argc, char** argv, Options& opt)
         log::error("--dns has no use with --net none: the sandbox has no network");
         return exit_failure;
     }
-    if (opt.connect_timeout < 1 || opt.connect_timeout > 3600) {
+    if (app.count("--connect-timeout") == 0)
+        opt.connect_timeout = opt.vpn_cmd.empty() ? 30 : 300;
+    else if (opt.connect_timeout < 1 || opt.connect_timeout > 3600) {
         log::error("--connect-timeout must be between 1 and 3600 seconds, not %d",
                    opt.connect_timeout);
         return exit_failure;
@@ -135,9 +158,12 @@ int parse(int argc, char** argv, Options& opt)
 
 int main(int argc, char** argv)
 {
-    // OpenVPN runs this program as its route-up hook, inside the sandbox.
+    // OpenVPN runs this program as its route-up hook, a --vpn-cmd client as its
+    // script, inside the sandbox.
     if (argc == 2 && strcmp(argv[1], openvpn::hook_argument) == 0)
         return openvpn::hook_main();
+    if (argc == 2 && strcmp(argv[1], script::hook_argument) == 0)
+        return script::hook_main();
 
     // Only 0, 1 and 2 go on: any other descriptor the caller left open (a socket of the
     // host's network above all) would give the app a way out that is not the tunnel. They

@@ -132,6 +132,10 @@ int Socket::add_route(const Route& r, const std::string& ifname)
     rtnl_route_set_type(route.get(), static_cast<uint8_t>(r.type ? r.type : RTN_UNICAST));
     if (r.priority)
         rtnl_route_set_priority(route.get(), r.priority);
+    if (r.type == RTN_UNREACHABLE) {  // goes nowhere: no device, no next hop
+        rtnl_route_nh_free(nh);
+        return rtnl_route_add(sk_.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL);
+    }
     rtnl_route_nh_set_ifindex(nh, index);
     if (!r.gateway.empty()) {
         NlAddrPtr gw = parse(r.gateway, r.family);

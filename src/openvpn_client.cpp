@@ -13,8 +13,6 @@
 #include <sys/wait.h>
 #include <vector>
 
-extern char** environ;
-
 namespace nsjv::openvpn {
 
 namespace {
@@ -28,7 +26,7 @@ std::vector<std::string> arguments(const Context& ctx)
 {
     // Options after --config win over the file's; the file was planned so it has
     // none of these anyway.
-    return {ctx.openvpn_path,
+    return {ctx.client_path,
             "--cd", ctx.plan.directory,
             "--config", "/dev/fd/" + std::to_string(config_fd),
             "--dev", tunnel_name,
@@ -133,7 +131,7 @@ bool drain_log(Client& c)
         while ((nl = c.pending.find('\n')) != std::string::npos) {
             std::string line = c.pending.substr(0, nl);
             c.pending.erase(0, nl + 1);
-            log::debug("openvpn: %s", line.c_str());
+            log::debug("%s: %s", c.program.c_str(), log::shown(line).c_str());
             remember(c, line);
         }
     }
@@ -161,26 +159,6 @@ std::string explain_exit(const Client& c, int status, std::string& hint)
     return "the VPN client exited before the tunnel was up" + (why.empty() ? "" : ": " + why);
 }
 
-int hook_main()
-{
-    struct stat st {};
-    std::string report;
-
-    if (fstat(hook_fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-        log::error("'%s' is run by OpenVPN inside a sandbox, not by hand", hook_argument);
-        return 1;
-    }
-    // Only the variables the supervisor needs cross: none of the user's own.
-    for (char** e = environ; *e; e++) {
-        std::string kv = *e;
-        if (report_variable(kv.substr(0, kv.find('='))))
-            report += kv + '\0';
-    }
-    if (!channel::send(hook_fd, report))
-        return 1;
-    // OpenVPN waits for us; the supervisor answers once the tunnel is in place.
-    auto answer = channel::receive(hook_fd);
-    return answer && *answer == "ok" ? 0 : 1;
-}
+int hook_main() { return channel::relay_environment(hook_fd, report_variable, hook_argument); }
 
 } // namespace nsjv::openvpn

@@ -15,7 +15,10 @@ namespace nsjv::openvpn {
 inline constexpr const char* tunnel_name = "vpn0";
 inline constexpr const char* hook_argument = "__openvpn-route-up";
 
+// A VPN client process the supervisor started: OpenVPN, wireguard-go or a --vpn-cmd
+// client.
 struct Client {
+    std::string program = "openvpn";  // names its lines in -v's log
     pid_t pid = -1;
     UniqueFd log;   // the client's stdout and stderr
     UniqueFd hook;  // route-up reports arrive here
@@ -28,7 +31,7 @@ struct Client {
 // CAP_NET_ADMIN as its only (ambient) capability.
 Result<Client> start(const Context& ctx);
 
-// Reads what the client printed; shows it with -v; remembers what explains a failure.
+// Reads what any client printed; shows it with -v; remembers what explains a failure.
 // Returns false at end of file.
 bool drain_log(Client& client);
 

@@ -1,5 +1,6 @@
 #include "openvpn_config.hpp"
 
+#include "dns.hpp"
 #include "log.hpp"
 
 #include <arpa/inet.h>
@@ -148,17 +149,8 @@ const char* refused_reason(const Directive& d)
     return nullptr;
 }
 
-bool is_ipv4(const std::string& s)
-{
-    in_addr a{};
-    return inet_pton(AF_INET, s.c_str(), &a) == 1;
-}
-
-bool is_ipv6(const std::string& s)
-{
-    in6_addr a{};
-    return inet_pton(AF_INET6, s.c_str(), &a) == 1;
-}
+using dns::is_ipv4;
+using dns::is_ipv6;
 
 class Planner {
 public:

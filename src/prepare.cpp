@@ -1,6 +1,7 @@
 #include "prepare.hpp"
 
 #include "log.hpp"
+#include "openvpn_client.hpp"
 #include "sys.hpp"
 
 #include <arpa/inet.h>
@@ -39,20 +40,43 @@ std::vector<std::string> resolve(const std::string& host, std::string& why)
     return out;
 }
 
-std::string find_openvpn()
+// A VPN client's program: a path as given, or a name looked up in PATH and then in the
+// sbin directories, which unprivileged users' PATH often lacks (OpenVPN and
+// OpenConnect live there). Relative directories of PATH are skipped.
+std::string find_program(const std::string& name)
 {
+    if (name.find('/') != std::string::npos)
+        return access(name.c_str(), X_OK) == 0 ? name : "";
     std::string path = getenv("PATH") ? getenv("PATH") : "";
-    // Unprivileged users' PATH often lacks the sbin directories OpenVPN lives in.
     path += ":/usr/sbin:/sbin";
     for (size_t pos = 0; pos <= path.size();) {
         size_t end = path.find(':', pos);
         std::string dir = path.substr(pos, end == std::string::npos ? end : end - pos);
         pos = end == std::string::npos ? path.size() + 1 : end + 1;
-        std::string candidate = (dir.empty() ? "." : dir) + "/openvpn";
+        std::string candidate = dir + "/" + name;
         if (!dir.empty() && dir[0] == '/' && access(candidate.c_str(), X_OK) == 0)
             return candidate;
     }
     return "";
+}
+
+Result<bool> find_self(Context& ctx)
+{
+    char real[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", real, sizeof real - 1);
+    if (n <= 0)
+        return fail("cannot find this program's own path: " + sys::why(errno));
+    ctx.self_path.assign(real, static_cast<size_t>(n));
+    return true;
+}
+
+// The text of a word for sh -c: in single quotes, a quote itself as '\''.
+std::string sh_quote(const std::string& word)
+{
+    std::string out = "'";
+    for (char c : word)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
 }
 
 // Reads one line from the terminal; echo off for secrets.
@@ -112,6 +136,46 @@ Result<bool> ask_secrets(Context& ctx)
     return true;
 }
 
+Result<bool> prepare_openvpn(Context& ctx, const std::string& text, const char* real)
+{
+    const std::string& file = ctx.options.vpn_file;
+    std::string directory = real;
+    directory = directory.substr(0, directory.rfind('/'));
+    if (directory.empty())
+        directory = "/";
+    auto plan = openvpn::plan(text, directory, resolve);
+    if (!plan)
+        return fail("cannot use the VPN configuration '" + file + "': " + plan.error());
+    ctx.plan = std::move(*plan);
+    for (const auto& n : ctx.plan.notices)
+        log::notice("%s", n.c_str());
+
+    ctx.client_path = find_program("openvpn");
+    if (ctx.client_path.empty())
+        return fail("cannot find 'openvpn' in PATH, /usr/sbin or /sbin: install OpenVPN "
+                    "(Debian: apt install openvpn)");
+    ctx.config = sys::memfd("nsjail-vpn-config", ctx.plan.config);
+    if (!ctx.config)
+        return fail("cannot hold the VPN configuration in memory: " + sys::why(errno));
+    return ask_secrets(ctx);
+}
+
+Result<bool> prepare_wireguard(Context& ctx, const std::string& text)
+{
+    auto config = wireguard::parse(text, resolve);
+    if (!config)
+        return fail("cannot use the WireGuard configuration '" + ctx.options.vpn_file +
+                    "': " + config.error());
+    ctx.wireguard = std::move(*config);
+    wireguard::wipe(*config);
+    for (const auto& n : ctx.wireguard.notices)
+        log::notice("%s", n.c_str());
+    // Not finding it is an error only where the kernel has no WireGuard either: the
+    // supervisor knows that once the sandbox exists.
+    ctx.client_path = find_program("wireguard-go");
+    return true;
+}
+
 Result<bool> prepare_vpn(Context& ctx)
 {
     const std::string& file = ctx.options.vpn_file;
@@ -125,30 +189,41 @@ Result<bool> prepare_vpn(Context& ctx)
     auto text = sys::read_file(real);
     if (!text)
         return fail("cannot read the VPN configuration '" + file + "': " + sys::why(errno));
+    if (auto ok = find_self(ctx); !ok)
+        return ok;
 
-    std::string directory = real;
-    directory = directory.substr(0, directory.rfind('/'));
-    if (directory.empty())
-        directory = "/";
-    auto plan = openvpn::plan(*text, directory, resolve);
-    if (!plan)
-        return fail("cannot use the VPN configuration '" + file + "': " + plan.error());
-    ctx.plan = std::move(*plan);
-    for (const auto& n : ctx.plan.notices)
+    const std::string& type = ctx.options.vpn_type;
+    bool wg = type.empty() ? wireguard::detect(*text) == wireguard::Kind::wireguard
+                           : type == "wireguard";
+    ctx.vpn = wg ? Vpn::wireguard : Vpn::openvpn;
+    auto ok = wg ? prepare_wireguard(ctx, *text) : prepare_openvpn(ctx, *text, real);
+    wireguard::wipe(*text);  // a WireGuard file holds the private key
+    return ok;
+}
+
+// --vpn-cmd: the client's command line with our script in vpnc-script's place.
+Result<bool> prepare_command(Context& ctx)
+{
+    auto words = script::split_command(ctx.options.vpn_cmd);
+    if (!words)
+        return fail("cannot use --vpn-cmd: " + words.error());
+    if (auto ok = find_self(ctx); !ok)
+        return ok;
+    std::string hook = sh_quote(ctx.self_path) + " " + script::hook_argument;
+    auto command = script::plan_command(*words, hook, openvpn::tunnel_name, resolve);
+    if (!command)
+        return fail("cannot use --vpn-cmd: " + command.error());
+    ctx.vpn = Vpn::script;
+    ctx.command = std::move(*command);
+    for (const auto& n : ctx.command.notices)
         log::notice("%s", n.c_str());
-
-    ctx.openvpn_path = find_openvpn();
-    if (ctx.openvpn_path.empty())
-        return fail("cannot find 'openvpn' in PATH, /usr/sbin or /sbin: install OpenVPN "
-                    "(Debian: apt install openvpn)");
-    ssize_t n = readlink("/proc/self/exe", real, sizeof real - 1);
-    if (n <= 0)
-        return fail("cannot find this program's own path: " + sys::why(errno));
-    ctx.self_path.assign(real, static_cast<size_t>(n));
-    ctx.config = sys::memfd("nsjail-vpn-config", ctx.plan.config);
-    if (!ctx.config)
-        return fail("cannot hold the VPN configuration in memory: " + sys::why(errno));
-    return ask_secrets(ctx);
+    const std::string& program = ctx.command.argv.front();
+    ctx.client_path = find_program(program);
+    if (ctx.client_path.empty())
+        return fail("cannot find the VPN client '" + log::shown(program) + "' in PATH, /usr/sbin " +
+                    "or /sbin" + (program == "openconnect" ? ": install OpenConnect (Debian: apt "
+                                                             "install openconnect)" : ""));
+    return true;
 }
 
 } // namespace
@@ -159,7 +234,7 @@ Result<bool> prepare(Context& ctx)
     ctx.host_resolv_upstream = sys::read_file("/run/systemd/resolve/resolv.conf").value_or("");
     ctx.host_nsswitch = sys::read_file("/etc/nsswitch.conf").value_or("");
     if (ctx.options.net == Net::vpn)
-        return prepare_vpn(ctx);
+        return ctx.options.vpn_cmd.empty() ? prepare_vpn(ctx) : prepare_command(ctx);
     return true;
 }
 

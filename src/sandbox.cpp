@@ -2,6 +2,7 @@
 
 #include "channel.hpp"
 #include "helper_client.hpp"
+#include "wireguard_config.hpp"
 #include "log.hpp"
 #include "supervisor.hpp"
 #include "sys.hpp"
@@ -133,6 +134,7 @@ int run(Context& ctx)
         supervisor::run(ctx, std::move(control->second));
     }
     control->second.reset();
+    wireguard::wipe(ctx.wireguard);  // the supervisor has its copy
     int ctl = control->first.get();
 
     if (int e = write_maps(child->pid); e < 0) {

@@ -9,12 +9,17 @@
 #include "netlink.hpp"
 #include "openvpn_client.hpp"
 #include "openvpn_report.hpp"
+#include "script_client.hpp"
 #include "sys.hpp"
+#include "wireguard_client.hpp"
+#include "wireguard_genl.hpp"
 
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -149,9 +154,31 @@ void attach_uplink(State& s)
                lease->host_if.c_str());
 }
 
-// Captures the tunnel OpenVPN configured in OUTER, moves it into INNER and gives it
-// back its addresses, routes and MTU there: the same capture-and-move serves a full
-// tunnel and a split one, whatever the server pushed.
+// Moves the tunnel from OUTER into INNER and gives it its addresses, routes and MTU
+// there. Only the interface we named is ever moved.
+Result<bool> hand_over(State& s, const netlink::Tunnel& tunnel)
+{
+    auto outer_nl = netlink::Socket::open();
+    if (!outer_nl)
+        return fail(outer_nl.error());
+    if (int err = outer_nl->move(tunnel.name, s.inner.get()); err < 0)
+        return fail("cannot move '" + tunnel.name + "' into the app's namespace: " +
+                    netlink::why(err));
+    return in_inner(s, [&]() -> Result<bool> {
+        if (tunnel.has_ipv6()) {
+            std::string path = "/proc/sys/net/ipv6/conf/" + tunnel.name + "/disable_ipv6";
+            if (int err = sys::write_file(path, "0"); err < 0)
+                return fail("cannot enable IPv6 on '" + tunnel.name + "': " + sys::why(err));
+        }
+        auto nl = netlink::Socket::open();
+        if (!nl)
+            return fail(nl.error());
+        return nl->replay(tunnel);
+    });
+}
+
+// Captures the tunnel OpenVPN configured in OUTER and hands it over: the same
+// capture-and-move serves a full tunnel and a split one, whatever the server pushed.
 Result<netlink::Tunnel> move_tunnel(State& s, const std::string& device)
 {
     auto outer_nl = netlink::Socket::open();
@@ -160,83 +187,113 @@ Result<netlink::Tunnel> move_tunnel(State& s, const std::string& device)
     auto tunnel = outer_nl->capture(device);
     if (!tunnel)
         return fail(tunnel.error());
-    if (int err = outer_nl->move(device, s.inner.get()); err < 0)
-        return fail("cannot move '" + device + "' into the app's namespace: " + netlink::why(err));
-
-    auto replayed = in_inner(s, [&]() -> Result<bool> {
-        if (tunnel->has_ipv6()) {
-            std::string path = "/proc/sys/net/ipv6/conf/" + device + "/disable_ipv6";
-            if (int err = sys::write_file(path, "0"); err < 0)
-                return fail("cannot enable IPv6 on '" + device + "': " + sys::why(err));
-        }
-        auto nl = netlink::Socket::open();
-        if (!nl)
-            return fail(nl.error());
-        return nl->replay(*tunnel);
-    });
-    if (!replayed)
-        return fail(replayed.error());
+    if (auto ok = hand_over(s, *tunnel); !ok)
+        return fail(ok.error());
     return tunnel;
 }
 
-// Waits for the route-up report; the client, the launcher and the clock can each end it.
-openvpn::Report wait_for_tunnel(State& s)
+std::string explain_exit(State& s, int status, std::string& hint)
+{
+    switch (s.ctx.vpn) {
+    case Vpn::openvpn:
+        return openvpn::explain_exit(*s.vpn, status, hint);
+    case Vpn::script:
+        return script::explain_exit(*s.vpn, status, hint);
+    case Vpn::wireguard:
+        break;
+    }
+    std::string why = s.vpn->failure.empty() && !s.vpn->tail.empty() ? s.vpn->tail.back()
+                                                                       : s.vpn->failure;
+    hint = "run with -v to see wireguard-go's log";
+    return "wireguard-go exited before the tunnel was up" + (why.empty() ? "" : ": " + why);
+}
+
+std::string where(const Context& ctx)
+{
+    return ctx.vpn == Vpn::script ? "--vpn-cmd" : "'" + ctx.options.vpn_file + "'";
+}
+
+// One turn of waiting for the tunnel, of at most slice_ms (-1: until the deadline).
+// The client, the launcher, a signal and the clock can each end the wait for good;
+// the client's log is drained. Returns the hook's message if one came, its
+// NUL-separated strings split.
+std::optional<std::vector<std::string>> wait_turn(State& s, int slice_ms = -1)
 {
     auto& c = *s.vpn;
     auto deadline = s.started + std::chrono::seconds(s.ctx.options.connect_timeout);
-
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            kill(c.pid, SIGKILL);
-            failed(s, "no VPN connection within " + std::to_string(s.ctx.options.connect_timeout) +
-                          " s" + (c.failure.empty() ? "" : ": " + c.failure),
-                   "check that the server in '" + s.ctx.options.vpn_file +
-                       "' is reachable, or raise --connect-timeout; -v shows the client's log");
-        }
-        pollfd fds[4] = {{s.signals.get(), POLLIN, 0},
-                         {s.control, POLLIN, 0},
-                         {c.log.get(), POLLIN, 0},
-                         {c.hook.get(), POLLIN, 0}};
-        if (poll(fds, 4, static_cast<int>(left.count())) < 0 && errno != EINTR)
-            failed(s, "poll: " + sys::why(errno));
-        if (fds[1].revents)
-            _exit(exit_failure);  // the launcher is gone
-        if (fds[2].revents)
-            openvpn::drain_log(c);
-        if (fds[0].revents) {
-            signalfd_siginfo si{};
-            while (read(s.signals.get(), &si, sizeof si) == sizeof si) {
-                if (si.ssi_signo != SIGCHLD) {
-                    // Interrupted while connecting: nothing to pass on yet, so stop.
-                    kill(c.pid, SIGTERM);
-                    finish(s, "status signal " + std::to_string(si.ssi_signo));
-                }
-                int status = 0;
-                if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
-                    openvpn::drain_log(c);
-                    std::string hint;
-                    std::string why = openvpn::explain_exit(c, status, hint);
-                    failed(s, why, hint);
-                }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+        kill(c.pid, SIGKILL);
+        failed(s, "no VPN connection within " + std::to_string(s.ctx.options.connect_timeout) +
+                      " s" + (c.failure.empty() ? "" : ": " + c.failure),
+               "check that the server in " + where(s.ctx) +
+                   " is reachable, or raise --connect-timeout; -v shows the client's log");
+    }
+    int timeout = static_cast<int>(left.count());
+    if (slice_ms >= 0 && slice_ms < timeout)
+        timeout = slice_ms;
+    pollfd fds[4] = {{s.signals.get(), POLLIN, 0},
+                     {s.control, POLLIN, 0},
+                     {c.log.get(), POLLIN, 0},
+                     {c.hook.get(), POLLIN, 0}};
+    if (poll(fds, 4, timeout) < 0 && errno != EINTR)
+        failed(s, "poll: " + sys::why(errno));
+    if (fds[1].revents)
+        _exit(exit_failure);  // the launcher is gone
+    if (fds[2].revents)
+        openvpn::drain_log(c);
+    if (fds[0].revents) {
+        signalfd_siginfo si{};
+        while (read(s.signals.get(), &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo != SIGCHLD) {
+                // Interrupted while connecting: nothing to pass on yet, so stop.
+                kill(c.pid, SIGTERM);
+                finish(s, "status signal " + std::to_string(si.ssi_signo));
             }
-        }
-        if (fds[3].revents) {
-            auto msg = channel::receive(c.hook.get());
-            if (!msg)
-                continue;
-            std::vector<std::string> env;
-            for (size_t pos = 0; pos < msg->size();) {
-                size_t end = msg->find('\0', pos);
-                env.push_back(msg->substr(pos, end - pos));
-                pos = end == std::string::npos ? msg->size() : end + 1;
+            int status = 0;
+            if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
+                openvpn::drain_log(c);
+                std::string hint;
+                std::string why = explain_exit(s, status, hint);
+                failed(s, why, hint);
             }
-            return openvpn::parse_report(env);
         }
     }
+    if (!fds[3].revents)
+        return std::nullopt;
+    auto msg = channel::receive(c.hook.get());
+    if (!msg)
+        return std::nullopt;
+    std::vector<std::string> env;
+    for (size_t pos = 0; pos < msg->size();) {
+        size_t end = msg->find('\0', pos);
+        env.push_back(msg->substr(pos, end - pos));
+        pos = end == std::string::npos ? msg->size() : end + 1;
+    }
+    return env;
 }
 
-dns::Choice connect_vpn(State& s)
+void connected(State& s, const std::string& local, const std::string& server,
+               const dns::Choice& choice)
+{
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.started);
+    std::string servers;
+    for (const auto& d : choice.servers)
+        servers += (servers.empty() ? "" : ", ") + d;
+    log::progress("connected: %s via %s, DNS %s, %.1f s", local.c_str(), server.c_str(),
+                  servers.c_str(), static_cast<double>(ms.count()) / 1000);
+}
+
+dns::Choice choose_vpn_dns(State& s, const dns::Offer& offer)
+{
+    auto choice = dns::choose(s.ctx.options.dns, offer);
+    if (!choice)
+        failed(s, "no DNS server for the sandbox: " + choice.error(),
+               "pass --dns ADDR with a resolver reachable through the tunnel");
+    return *choice;
+}
+
+dns::Choice connect_openvpn(State& s)
 {
     auto client = openvpn::start(s.ctx);
     if (!client)
@@ -248,7 +305,10 @@ dns::Choice connect_vpn(State& s)
                   first.host == first.address ? "" : " at ", first.host == first.address ? "" :
                   first.address.c_str());
 
-    openvpn::Report report = wait_for_tunnel(s);
+    std::optional<std::vector<std::string>> env;
+    while (!(env = wait_turn(s))) {
+    }
+    openvpn::Report report = openvpn::parse_report(*env);
     for (const auto& w : report.warnings)
         log::warning("%s", w.c_str());
     // We named the tunnel (--dev vpn0); a report naming another device is not acted on,
@@ -265,17 +325,168 @@ dns::Choice connect_vpn(State& s)
     }
     channel::send(s.vpn->hook.get(), "ok");
 
-    auto choice = dns::choose(s.ctx.options.dns, report.dns);
-    if (!choice)
-        failed(s, "no DNS server for the sandbox: " + choice.error(),
-               "pass --dns ADDR with a resolver reachable through the tunnel");
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.started);
-    std::string servers;
-    for (const auto& d : choice->servers)
-        servers += (servers.empty() ? "" : ", ") + d;
-    log::progress("connected: %s via %s, DNS %s, %.1f s", report.local.c_str(),
-                  report.server.c_str(), servers.c_str(), static_cast<double>(ms.count()) / 1000);
-    return *choice;
+    auto choice = choose_vpn_dns(s, report.dns);
+    connected(s, report.local, report.server, choice);
+    return choice;
+}
+
+// A --vpn-cmd client: it calls our script with reason=pre-init, then connect once
+// its tun exists; we configure the tun in INNER from what the script reports.
+dns::Choice connect_script(State& s)
+{
+    auto client = script::start(s.ctx);
+    if (!client)
+        failed(s, client.error());
+    s.vpn = std::move(*client);
+    const auto& cmd = s.ctx.command;
+    log::progress("connecting to VPN %s%s%s with %s ...", cmd.server_host.c_str(),
+                  cmd.server_address.empty() ? "" : " at ", cmd.server_address.c_str(),
+                  s.vpn->program.c_str());
+
+    for (;;) {
+        auto env = wait_turn(s);
+        if (!env)
+            continue;
+        auto report = script::parse_report(*env);
+        if (report && report->reason != "connect" && report->reason != "reconnect") {
+            channel::send(s.vpn->hook.get(), "ok");
+            continue;
+        }
+        auto refuse = [&](const std::string& why) {
+            channel::send(s.vpn->hook.get(), "fail");
+            kill(s.vpn->pid, SIGTERM);
+            failed(s, why);
+        };
+        if (!report)
+            refuse("cannot use what the VPN client reported: " + report.error());
+        for (const auto& w : report->warnings)
+            log::warning("%s", w.c_str());
+        if (report->device != openvpn::tunnel_name)
+            refuse("the VPN client reported device '" + log::shown(report->device) + "', not '" +
+                   openvpn::tunnel_name + "'");
+        if (auto ok = hand_over(s, script::tunnel(*report, openvpn::tunnel_name)); !ok)
+            refuse("cannot hand the tunnel to the app: " + ok.error());
+        channel::send(s.vpn->hook.get(), "ok");
+        auto choice = choose_vpn_dns(s, report->dns);
+        std::string local = report->address.substr(0, report->address.find('/'));
+        connected(s, local, report->gateway, choice);
+        return choice;
+    }
+}
+
+// Sends one DNS query for the root's servers from INNER to server: the first packet
+// into the tunnel, which makes WireGuard start its handshake.
+void nudge(State& s, const std::string& server)
+{
+    in_inner(s, [&] {
+        static const unsigned char query[] = {0x6e, 0x73, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+                                              0,    0,    2, 0, 1};
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(53);
+        UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        if (fd && inet_pton(AF_INET, server.c_str(), &to.sin_addr) == 1)
+            (void)!sendto(fd.get(), query, sizeof query, MSG_DONTWAIT,
+                          reinterpret_cast<sockaddr*>(&to), sizeof to);
+        return 0;
+    });
+}
+
+// WireGuard through the kernel, if it has WireGuard; true if it did.
+bool wireguard_kernel(State& s)
+{
+    int err = wireguard::genl::create_link(openvpn::tunnel_name);
+    if (err < 0) {
+        log::debug("no WireGuard in the kernel (%s): using wireguard-go", netlink::why(err).c_str());
+        return false;
+    }
+    if (auto ok = wireguard::genl::configure(openvpn::tunnel_name, s.ctx.wireguard); !ok)
+        failed(s, "cannot configure WireGuard in the kernel: " + ok.error());
+    log::debug("WireGuard in the kernel");
+    return true;
+}
+
+// WireGuard through wireguard-go: started in OUTER, configured over its UAPI socket.
+// Returns the connected socket, for watching the handshake.
+UniqueFd wireguard_go(State& s)
+{
+    if (s.ctx.client_path.empty())
+        failed(s, "this kernel has no WireGuard, and wireguard-go is not installed",
+               "install wireguard-go (Debian: apt install wireguard-go)");
+    auto client = wireguard::start_go(s.ctx);
+    if (!client)
+        failed(s, client.error());
+    s.vpn = std::move(*client);
+
+    UniqueFd uapi;
+    int err;
+    while ((err = wireguard::uapi_connect(s.vpn->pid, uapi)) == -EAGAIN)
+        wait_turn(s, 10);
+    if (err < 0)
+        failed(s, "cannot reach wireguard-go's control socket: " + sys::why(err));
+    std::string request = wireguard::uapi_set(s.ctx.wireguard);
+    auto answer = wireguard::uapi(uapi.get(), request);
+    wireguard::wipe(request);
+    if (!answer)
+        failed(s, "cannot configure wireguard-go: " + answer.error());
+    return uapi;
+}
+
+dns::Choice connect_wireguard(State& s)
+{
+    auto& wg = s.ctx.wireguard;
+    const auto& peer = wg.peers.front();
+    // Before the tunnel: a sandbox without a resolver is refused before it connects.
+    auto choice = choose_vpn_dns(s, dns::Offer{{}, wg.dns, wg.search});
+    log::progress("connecting to WireGuard peer %s%s%s:%u ...", peer.endpoint_host.c_str(),
+                  peer.endpoint_host == peer.endpoint_address ? "" : " at ",
+                  peer.endpoint_host == peer.endpoint_address ? "" : peer.endpoint_address.c_str(),
+                  peer.endpoint_port);
+
+    UniqueFd uapi;
+    bool kernel = wireguard_kernel(s);
+    if (!kernel)
+        uapi = wireguard_go(s);
+    wireguard::wipe(wg);  // the kernel or wireguard-go holds the keys now
+    netlink::Tunnel tunnel = wireguard::tunnel(wg, openvpn::tunnel_name);
+    if (auto ok = hand_over(s, tunnel); !ok)
+        failed(s, "cannot hand the tunnel to the app: " + ok.error());
+
+    // WireGuard has no connection to wait for; a handshake is the proof that the keys
+    // and the endpoint are right. The kernel's is not watched.
+    // TODO: read the kernel's handshake time with WG_CMD_GET_DEVICE, as for wireguard-go.
+    std::string endpoint = peer.endpoint_address + ":" + std::to_string(peer.endpoint_port);
+    if (!kernel) {
+        auto last_nudge = Clock::time_point{};
+        for (;;) {
+            if (Clock::now() - last_nudge > std::chrono::seconds(1)) {
+                nudge(s, choice.servers.front());
+                last_nudge = Clock::now();
+            }
+            auto state = wireguard::uapi(uapi.get(), "get=1\n\n");
+            if (!state)
+                failed(s, "cannot ask wireguard-go about the handshake: " + state.error());
+            if (wireguard::last_handshake(*state) > 0)
+                break;
+            wait_turn(s, 20);
+        }
+    }
+    std::string local = wg.addresses.empty() ? "(no address)" : wg.addresses.front().address;
+    connected(s, local, endpoint, choice);
+    return choice;
+}
+
+dns::Choice connect_vpn(State& s)
+{
+    switch (s.ctx.vpn) {
+    case Vpn::wireguard:
+        return connect_wireguard(s);
+    case Vpn::script:
+        return connect_script(s);
+    case Vpn::openvpn:
+        break;
+    }
+    return connect_openvpn(s);
 }
 
 dns::Choice choose_dns(State& s)
@@ -377,10 +588,11 @@ void start_app(State& s)
 // OpenVPN runs route-up again after a reconnect. With --persist-tun it kept its
 // tun, which stays in INNER with the routes it had; OpenVPN's own attempt to add
 // them again in OUTER fails harmlessly, since the device is not there. It waits
-// for its hook, so the hook must get an answer.
+// for its hook, so the hook must get an answer. A --vpn-cmd client calls its
+// script on every change (attempt-reconnect, reconnect, disconnect) and waits too.
 // TODO: a reconnect that pushes a different address or routes keeps the old ones
 // in INNER until the app restarts; re-capturing needs the tun back in OUTER.
-void acknowledge_reconnect(State& s)
+void acknowledge_hook(State& s)
 {
     auto msg = channel::receive(s.vpn->hook.get());
     if (!msg) {
@@ -388,7 +600,20 @@ void acknowledge_reconnect(State& s)
         return;
     }
     channel::send(s.vpn->hook.get(), "ok");
-    log::notice("the VPN reconnected");
+    if (s.ctx.vpn == Vpn::openvpn) {
+        log::notice("the VPN reconnected");
+        return;
+    }
+    std::string reason;
+    if (size_t at = msg->find("reason="); at != std::string::npos && (at == 0 || (*msg)[at - 1] == '\0'))
+        reason = msg->substr(at + 7, msg->find('\0', at) - at - 7);
+    if (reason == "reconnect")
+        log::notice("the VPN reconnected");
+    else if (reason == "attempt-reconnect")
+        log::warning("the VPN connection was lost; %s is reconnecting, the app is offline meanwhile",
+                     s.vpn->program.c_str());
+    else if (reason == "disconnect")
+        log::warning("the VPN client disconnected; the app is offline");
 }
 
 // After the app started: pass signals on, keep the VPN client's log drained, and
@@ -408,7 +633,7 @@ void acknowledge_reconnect(State& s)
         if (fds[2].revents && !openvpn::drain_log(*s.vpn))
             s.vpn->log.reset();
         if (fds[3].revents)
-            acknowledge_reconnect(s);
+            acknowledge_hook(s);
 
         signalfd_siginfo si{};
         while (read(s.signals.get(), &si, sizeof si) == sizeof si) {

@@ -111,6 +111,15 @@ void reset_signals()
     sigprocmask(SIG_SETMASK, &all, nullptr);
 }
 
+std::vector<char*> pointers(std::vector<std::string>& strings)
+{
+    std::vector<char*> out;
+    for (auto& s : strings)
+        out.push_back(s.data());
+    out.push_back(nullptr);
+    return out;
+}
+
 std::string why(int err) { return strerror(err < 0 ? -err : err); }
 
 std::string userns_hint()

@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 namespace nsjv::sys {
@@ -39,6 +40,9 @@ bool place_fds(std::initializer_list<Placement> fds);
 // Resets every signal disposition to default and unblocks all: for exec'd children,
 // which must not inherit the launcher's blocked mask or a shell's ignored SIGINT.
 void reset_signals();
+
+// The NULL-terminated array of pointers execve() takes, into strings that outlive it.
+std::vector<char*> pointers(std::vector<std::string>& strings);
 
 // Text of errno, for messages.
 std::string why(int err);
