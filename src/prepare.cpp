@@ -166,6 +166,12 @@ Result<bool> prepare_wireguard(Context& ctx, const std::string& text)
     if (!config)
         return fail("cannot use the WireGuard configuration '" + ctx.options.vpn_file +
                     "': " + config.error());
+    if (config->dns.empty() && ctx.options.dns.empty()) {
+        wireguard::wipe(*config);
+        return fail("the WireGuard configuration '" + ctx.options.vpn_file + "' has no DNS line, " +
+                    "so the sandbox would have no resolver: add 'DNS = ADDR' under [Interface], " +
+                    "or pass --dns ADDR with a resolver reachable through the tunnel");
+    }
     ctx.wireguard = std::move(*config);
     wireguard::wipe(*config);
     for (const auto& n : ctx.wireguard.notices)

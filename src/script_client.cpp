@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 namespace nsjv::script {
@@ -110,14 +109,11 @@ std::string explain_exit(const openvpn::Client& c, int status, std::string& hint
         hint = "check the program named in --vpn-cmd";
         return "cannot run the VPN client '" + c.program + "'";
     }
-    std::string why = c.failure;
-    if (why.empty() && !c.tail.empty())
-        why = log::shown(c.tail.back());
-    hint = "the client's errors are above; run with -v to see its whole log";
+    // Its errors went to the user's terminal already; its stdout is only progress.
+    hint = "the client's own messages are above; -v shows the rest of its log";
     std::string how = WIFEXITED(status) ? "with status " + std::to_string(WEXITSTATUS(status))
                                         : "of signal " + std::to_string(WTERMSIG(status));
-    return "the VPN client '" + c.program + "' exited " + how + " before the tunnel was up" +
-           (why.empty() ? "" : ": " + why);
+    return "the VPN client '" + c.program + "' exited " + how + " before the tunnel was up";
 }
 
 int hook_main() { return channel::relay_environment(hook_fd, report_variable, hook_argument); }
