@@ -1,11 +1,13 @@
 #include "sys.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 namespace nsjv::sys {
@@ -28,15 +30,30 @@ std::optional<std::string> read_file(const std::string& path, size_t limit)
         return std::nullopt;
     std::string out;
     char buf[4096];
+    // Sized once, and the buffer cleared: a file may hold a key, and neither a
+    // reallocation nor the stack should leave a copy of it behind.
+    struct stat st {};
+    if (fstat(fd.get(), &st) == 0 && st.st_size > 0)
+        out.reserve(std::min(static_cast<size_t>(st.st_size) + 1, limit));
+    bool failed = false;
     for (;;) {
         ssize_t n = read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            return std::nullopt;
+        if (n < 0) {
+            failed = true;
+            break;
+        }
         if (n == 0 || out.size() + static_cast<size_t>(n) > limit)
             break;
         out.append(buf, static_cast<size_t>(n));
+    }
+    explicit_bzero(buf, sizeof buf);
+    if (failed) {
+        int err = errno;
+        explicit_bzero(out.data(), out.size());
+        errno = err;
+        return std::nullopt;
     }
     return out;
 }
