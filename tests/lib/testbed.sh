@@ -13,7 +13,9 @@
 #              tb_setup_suite (tmpfs /run, overlay /etc, users, tun node,
 #              build and install, policy, PKI, configs)
 #   topology   tb_begin, tb_topology_up, tb_topology_down: world, provider and
-#              laptop, with their servers
+#              laptop, with their servers (tb_start_provider: OpenVPN, WireGuard
+#              tb_start_wg_server, ocserv tb_start_ocserv; wireguard-go's UAPI:
+#              tb_spawn_wg, tb_wg, tb_wg_sock, tb_wg_handshake, tb_wg_handshook)
 #   product    tb_as, tb_launch, tb_run, tb_wait_exit, tb_wait_output, tb_app,
 #              tb_descendants, tb_openvpn_pid, tb_nsenter, tb_outer_curl,
 #              tb_hostlinks, tb_laptop_state, tb_run_state
@@ -64,6 +66,44 @@ TB_FULL_CLIENT=198.18.8.2
 TB_FULL_DNS=198.18.8.1
 TB_SPLIT_CLIENT=198.18.9.2
 TB_SPLIT_DNS=198.18.9.1
+# WireGuard: wireguard-go in provider, interface wgprov0 (UAPI names are
+# global to every namespace sharing /run/wireguard, so every wireguard-go of
+# the bed has a name of its own), udp 51820 on 203.0.113.20, 198.18.10.1/24.
+# Client 1 (wg-full.conf, wg-split.conf, wg-name.conf) is 198.18.10.2, client
+# 2 (wg-full2.conf, for two sandboxes at once) 198.18.10.3. Keys are made per
+# run; their public halves are in TB_WG_SERVER_PUB, TB_WG_CLIENT_PUB and
+# TB_WG_CLIENT2_PUB once tb_start_provider ran.
+TB_WG_IF=wgprov0
+TB_WG_PORT=51820
+TB_WG_NET=198.18.10.0/24
+TB_WG_SERVER=198.18.10.1
+TB_WG_DNS=198.18.10.1
+TB_WG_CLIENT=198.18.10.2
+TB_WG_CLIENT2=198.18.10.3
+TB_WG_SERVER_PUB=''
+TB_WG_CLIENT_PUB=''
+TB_WG_CLIENT2_PUB=''
+# OpenConnect: two ocserv instances in provider (AnyConnect protocol, tcp and
+# DTLS on the same port), one user with a password, a certificate for
+# vpn.provider.test and 203.0.113.20 from a CA of this run. Client addresses
+# come from each instance's pool (predictable-ips: usually the same one, but
+# not fixed: a session that died silently keeps its address for a while).
+# TB_OC_PIN ("pin-sha256:...", openconnect --servercert) is set by
+# tb_start_provider; the same is in $TB/client/oc-pin, the password in
+# $TB/client/oc-pass and the CA in $TB/client/oc-ca.crt (for --cafile with
+# TB_OC_NAME_URL).
+TB_OC_USER=nsjvoc
+TB_OC_PASS=nsjv-oc-pass-1
+TB_OC_FULL_PORT=4443
+TB_OC_SPLIT_PORT=4444
+TB_OC_FULL_URL=https://$TB_PROVIDER:$TB_OC_FULL_PORT
+TB_OC_SPLIT_URL=https://$TB_PROVIDER:$TB_OC_SPLIT_PORT
+TB_OC_NAME_URL=https://vpn.provider.test:$TB_OC_FULL_PORT
+TB_OC_FULL_NET=198.18.11.0/24
+TB_OC_FULL_DNS=198.18.11.1
+TB_OC_SPLIT_NET=198.18.12.0/24
+TB_OC_SPLIT_DNS=198.18.12.1
+TB_OC_PIN=''
 TB_POOL=198.18.64.0/24
 TB_USER_PATH=/usr/local/bin:/usr/bin:/bin
 
@@ -349,14 +389,17 @@ tb_stop()
     rm -f "$TB_T/pids/$1"
 }
 
-# Everything this test started, newest first (sandboxes before servers).
+# Everything this test started, newest first (sandboxes before servers),
+# with SIGTERM or the signal TB_STOP_SIGNAL[NAME] names: a server whose
+# graceful stop is slow and that loses nothing by a SIGKILL (ocserv).
+declare -gA TB_STOP_SIGNAL=()
 tb_stop_all()
 {
     local names name
     [[ -f $TB_T/pids/.order ]] || return 0
     mapfile -t names < <(tac "$TB_T/pids/.order")
     for name in "${names[@]}"; do
-        tb_stop "$name"
+        tb_stop "$name" "${TB_STOP_SIGNAL[$name]:-}"
     done
     rm -f "$TB_T/pids/.order"
 }
@@ -382,7 +425,8 @@ tb_require_tools()
 {
     local t missing=()
     for t in ip nft openvpn dnsmasq curl socat setpriv nsenter unshare findmnt mknod \
-        meson ninja getent timeout openssl sha256sum; do
+        meson ninja getent timeout openssl sha256sum wireguard-go ocserv ocpasswd certtool \
+        openconnect; do
         command -v "$t" >/dev/null || missing+=("$t")
     done
     [[ -x $TB_PY ]] || missing+=("$TB_PY")
@@ -715,6 +759,113 @@ tb_write_configs()
     cp "$TB_FIXTURES/provider.ovpn" "$c/provider/provider.ovpn"
     cp "$TB/pki/ca.crt" "$TB/pki/client.crt" "$TB/pki/client.key" "$c/provider/"
     chmod 0644 "$c"/*.ovpn "$c"/provider/*
+    tb_write_wg_configs
+    tb_write_oc_configs
+}
+
+# tb_wg_keypair DIR NAME: an X25519 key pair made with openssl (there is no
+# wg(8) here), as WireGuard writes keys: DIR/NAME.key, the base64 of the raw
+# 32-byte private key (0600), and DIR/NAME.pub, its public key. The raw keys
+# are the last 32 bytes of openssl's DER encodings.
+tb_wg_keypair()
+{
+    local pem=$1/$2.pem
+    (umask 077 && openssl genpkey -algorithm X25519 -out "$pem") &&
+        (umask 077 && openssl pkey -in "$pem" -outform DER | tail -c 32 | base64 >"$1/$2.key") &&
+        openssl pkey -in "$pem" -pubout -outform DER | tail -c 32 | base64 >"$1/$2.pub" &&
+        rm -f "$pem" && [[ $(base64 -d "$1/$2.key" | wc -c) == 32 ]] ||
+        tb_die "cannot make the WireGuard key pair $2"
+}
+
+# tb_wg_client_conf KEYFILE ADDRESS ENDPOINT ALLOWEDIPS: a wg-quick client file.
+tb_wg_client_conf()
+{
+    cat <<EOF
+# WireGuard client of the test bed (wg-quick format): the provider's
+# wireguard-go server. The keys exist only for this run of the suite.
+[Interface]
+PrivateKey = $(cat "$1")
+Address = $2/32
+DNS = $TB_WG_DNS
+
+[Peer]
+PublicKey = $(cat "$TB/provider/wg-server.pub")
+Endpoint = $3:$TB_WG_PORT
+AllowedIPs = $4
+PersistentKeepalive = 2
+EOF
+}
+
+# The WireGuard server's keys and configuration (wg-server.conf, given to
+# wireguard-go through its UAPI socket by tb_start_wg_server), and the client
+# files: wg-full.conf (everything through the tunnel), wg-split.conf (only
+# the VPN's resolver and whoami 198.51.100.1, not whoami2), wg-name.conf (as
+# wg-full.conf, with the endpoint by name: vpn.provider.test, which world's
+# resolver answers), wg-full2.conf (client 2's key and address, full tunnel).
+tb_write_wg_configs()
+{
+    local d=$TB/provider c=$TB/client k
+    for k in wg-server wg-client wg-client2; do
+        tb_wg_keypair "$d" "$k"
+    done
+    cat >"$d/wg-server.conf" <<EOF
+[Interface]
+PrivateKey = $(cat "$d/wg-server.key")
+ListenPort = $TB_WG_PORT
+
+[Peer]
+PublicKey = $(cat "$d/wg-client.pub")
+AllowedIPs = $TB_WG_CLIENT/32
+
+[Peer]
+PublicKey = $(cat "$d/wg-client2.pub")
+AllowedIPs = $TB_WG_CLIENT2/32
+EOF
+    chmod 0600 "$d/wg-server.conf"
+    tb_wg_client_conf "$d/wg-client.key" "$TB_WG_CLIENT" "$TB_PROVIDER" 0.0.0.0/0 >"$c/wg-full.conf"
+    tb_wg_client_conf "$d/wg-client.key" "$TB_WG_CLIENT" "$TB_PROVIDER" \
+        "$TB_WG_DNS/32, $TB_WHOAMI/32" >"$c/wg-split.conf"
+    tb_wg_client_conf "$d/wg-client.key" "$TB_WG_CLIENT" vpn.provider.test 0.0.0.0/0 \
+        >"$c/wg-name.conf"
+    tb_wg_client_conf "$d/wg-client2.key" "$TB_WG_CLIENT2" "$TB_PROVIDER" 0.0.0.0/0 \
+        >"$c/wg-full2.conf"
+    chmod 0644 "$c"/wg-*.conf "$d"/wg-*.pub
+}
+
+# The ocserv servers' PKI (certtool: an EC CA and a server certificate for
+# CN vpn.provider.test with the IP address 203.0.113.20, made per run in
+# about 20 ms), the user's password file (ocpasswd reads the password twice
+# from a stdin that is not a terminal), the configs from tests/fixtures, and
+# for the clients: oc-ca.crt, oc-pin (the server key's pin-sha256:BASE64 for
+# openconnect --servercert) and oc-pass (the password and a newline, for
+# --passwd-on-stdin).
+tb_write_oc_configs()
+{
+    local d=$TB/provider c=$TB/client log=$TB/logs/oc-pki.log
+    (
+        set -e
+        umask 077
+        cd "$d"
+        printf '%s\n' 'cn = "nsjv-test ocserv CA"' ca cert_signing_key 'expiration_days = 30' \
+            >oc-ca.tmpl
+        printf '%s\n' 'cn = "vpn.provider.test"' 'dns_name = "vpn.provider.test"' \
+            "ip_address = \"$TB_PROVIDER\"" tls_www_server signing_key encryption_key \
+            'expiration_days = 30' >oc-server.tmpl
+        certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile oc-ca.key
+        certtool --generate-self-signed --load-privkey oc-ca.key --template oc-ca.tmpl \
+            --outfile oc-ca.crt
+        certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile oc-server.key
+        certtool --generate-certificate --load-privkey oc-server.key --load-ca-certificate oc-ca.crt \
+            --load-ca-privkey oc-ca.key --template oc-server.tmpl --outfile oc-server.crt
+        printf '%s\n%s\n' "$TB_OC_PASS" "$TB_OC_PASS" | ocpasswd -c oc-passwd "$TB_OC_USER"
+    ) >"$log" 2>&1 || tb_die "cannot make the ocserv PKI or password file: $(tail -n 5 "$log")"
+    sed "s|@DIR@|$d|g" "$TB_FIXTURES/ocserv-full.conf" >"$d/oc-full.conf"
+    sed "s|@DIR@|$d|g" "$TB_FIXTURES/ocserv-split.conf" >"$d/oc-split.conf"
+    install -m 0644 "$d/oc-ca.crt" "$c/oc-ca.crt"
+    echo "pin-sha256:$(openssl x509 -in "$d/oc-server.crt" -pubkey -noout |
+        openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | base64)" >"$c/oc-pin"
+    printf '%s\n' "$TB_OC_PASS" >"$c/oc-pass"
+    chmod 0644 "$c/oc-pin" "$c/oc-pass"
 }
 
 # tb_setup_suite POLICY_USER...: everything a run needs, once, inside the
@@ -863,12 +1014,15 @@ tb_topology_links()
     ip -n provider addr add "$TB_PROVIDER/28" dev p-world
     ip -n provider link set p-world up
     ip -n provider route add default via 203.0.113.17
+    # The VPN resolver's addresses for ocserv's clients (tb_start_provider).
+    ip -n provider addr add "$TB_OC_FULL_DNS/32" dev lo
+    ip -n provider addr add "$TB_OC_SPLIT_DNS/32" dev lo
     tb_in provider sysctl -qw net.ipv4.ip_forward=1
     tb_in provider nft -f - <<-EOF
 	table ip nsjvtest_provider {
 	    chain post {
 	        type nat hook postrouting priority srcnat; policy accept;
-	        ip saddr 198.18.8.0/23 oifname "p-world" masquerade
+	        ip saddr { 198.18.8.0/23, 198.18.10.0/23, 198.18.12.0/24 } oifname "p-world" masquerade
 	    }
 	}
 	EOF
@@ -924,22 +1078,139 @@ tb_wait_log()
     done
 }
 
-tb_start_vpn_server()
+# tb_start_vpn_server full|split: the OpenVPN server vpn-full or vpn-split,
+# started (tb_spawn_vpn_server) and waited for (tb_wait_vpn_server).
+tb_spawn_vpn_server() { tb_spawn "vpn-$1" provider openvpn --config "$TB/provider/$1.conf"; }
+
+tb_wait_vpn_server()
 {
-    local name=vpn-$1
-    tb_spawn "$name" provider openvpn --config "$TB/provider/$1.conf"
-    tb_wait_log 20 "$name" "Initialization Sequence Completed" ||
-        tb_die "OpenVPN server '$1' did not start: $(tail -n 5 "$TB_T/logs/$name.log")"
+    tb_wait_log 20 "vpn-$1" "Initialization Sequence Completed" ||
+        tb_die "OpenVPN server '$1' did not start: $(tail -n 5 "$TB_T/logs/vpn-$1.log")"
 }
 
-# Two OpenVPN servers and the VPN's own resolver, which knows only
-# secret.vpn.test and answers NXDOMAIN for every other name under .test.
+tb_start_vpn_server()
+{
+    tb_spawn_vpn_server "$1"
+    tb_wait_vpn_server "$1"
+}
+
+# tb_wg_sock NAME IFNAME: the UAPI socket of the wireguard-go that
+# tb_spawn_wg started as NAME, reached through its own mount namespace.
+tb_wg_sock()
+{
+    local pid
+    pid=$(tb_pid_of "$1") || return 1
+    echo "/proc/$pid/root/run/wireguard/$2.sock"
+}
+
+# tb_wg NAME IFNAME CMD ARGS...: tests/lib/wguapi.py CMD on that socket (set,
+# setconf, get, peer: see the script), run in the process's network
+# namespace, so that an Endpoint by name is resolved the way that namespace
+# resolves it.
+tb_wg()
+{
+    local name=$1 ifname=$2 cmd=$3 sock
+    shift 3
+    sock=$(tb_wg_sock "$name" "$ifname") || return 1
+    nsenter -t "$(tb_pid_of "$name")" -n -- "$TB_PY" "$TB_LIB/wguapi.py" "$cmd" "$sock" "$@"
+}
+
+# tb_spawn_wg NAME NETNS IFNAME: wireguard-go as root in NETNS (tb_spawn, so
+# tb_stop NAME ends it; its tun goes with it), with a tmpfs of its own over
+# /run in a mount namespace of its own: its UAPI socket, hard-coded as
+# /var/run/wireguard/IFNAME.sock, never appears in the suite's /run, which
+# the tests compare as the host's (tb_run_state). Waits for the socket and the
+# link. Logs (LOG_LEVEL, default verbose: handshakes, keepalives) in NAME.log.
+tb_spawn_wg()
+{
+    local name=$1 ns=$2 ifname=$3
+    tb_spawn "$name" "$ns" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL="${TB_WG_LOG_LEVEL:-verbose}" \
+        unshare --mount --propagation private sh -c \
+        'mount -n -t tmpfs -o mode=0755,size=1m nsjv-wg /run && exec wireguard-go -f "$1"' \
+        wireguard-go "$ifname"
+    tb_wait 5 test -S "$(tb_wg_sock "$name" "$ifname")" &&
+        tb_wait 5 ip -n "$ns" link show dev "$ifname"
+}
+
+# The provider's WireGuard server (tb_stop wg-server ends it and its
+# wgprov0): wg-server.conf through UAPI, then its address and the link up.
+tb_start_wg_server()
+{
+    TB_WG_SERVER_PUB=$(cat "$TB/provider/wg-server.pub")
+    TB_WG_CLIENT_PUB=$(cat "$TB/provider/wg-client.pub")
+    TB_WG_CLIENT2_PUB=$(cat "$TB/provider/wg-client2.pub")
+    tb_spawn_wg wg-server provider "$TB_WG_IF" &&
+        tb_wg wg-server "$TB_WG_IF" setconf "$TB/provider/wg-server.conf" &&
+        ip -n provider addr add "$TB_WG_SERVER/24" dev "$TB_WG_IF" &&
+        ip -n provider link set "$TB_WG_IF" up ||
+        tb_die "WireGuard server did not start: $(tail -n 5 "$TB_T/logs/wg-server.log")"
+}
+
+# tb_wg_handshake [PUBKEY]: the server's last handshake with that client
+# (default: client 1), in nanoseconds since the epoch (0: none yet). Seconds
+# would not do: two clients in a row can shake hands in the same second.
+tb_wg_handshake()
+{
+    tb_wg wg-server "$TB_WG_IF" handshake "${1:-$TB_WG_CLIENT_PUB}"
+}
+
+# tb_wg_handshook [PUBKEY]: that client has made a handshake with the server.
+tb_wg_handshook()
+{
+    local t
+    t=$(tb_wg_handshake "$@") && [[ -n $t && $t != 0 ]]
+}
+
+# tb_spawn_ocserv full|split: the provider's ocserv instance oc-full (tcp and
+# udp 4443) or oc-split (4444), as root (in a user namespace it fails at
+# setgroups); tb_wait_ocserv waits until it serves. `tb_stop oc-full` ends it
+# gracefully: its main process signals sec-mod and the workers and reaps them,
+# sleeping 0.5 s after each (1 s with no session, 1.5 s with one, ...); after
+# ten rounds it sends SIGKILL to its whole process group (kill(0, SIGKILL)),
+# which is why it runs in a session of its own (setsid, no fork: $! stays
+# ocserv's pid). `tb_stop oc-full KILL` is a crash: sec-mod and the workers
+# see their socket to main close and exit at once, and the tun devices go
+# with them (50 ms). Teardown uses KILL (TB_STOP_SIGNAL).
+tb_spawn_ocserv()
+{
+    TB_OC_PIN=$(cat "$TB/client/oc-pin")
+    tb_spawn "oc-$1" provider setsid ocserv -f -d 2 -c "$TB/provider/oc-$1.conf"
+    TB_STOP_SIGNAL[oc-$1]=KILL
+}
+
+tb_wait_ocserv()
+{
+    tb_wait_log 10 "oc-$1" "main: initialized ocserv" &&
+        tb_wait_log 10 "oc-$1" "sec-mod initialized" ||
+        tb_die "ocserv '$1' did not start: $(tail -n 5 "$TB_T/logs/oc-$1.log")"
+}
+
+tb_start_ocserv()
+{
+    tb_spawn_ocserv "$1"
+    tb_wait_ocserv "$1"
+}
+
+# The provider's servers: OpenVPN full and split, WireGuard, ocserv full and
+# split (the slow ones started first, waited for last), and the VPN's own
+# resolver, which knows only secret.vpn.test and answers NXDOMAIN for every
+# other name under .test, on every tunnel's server address (ocserv's two are
+# on provider's lo: ocserv gives them to its tun devices only while a client
+# is connected).
 tb_start_provider()
 {
-    tb_start_vpn_server full
-    tb_start_vpn_server split
+    tb_spawn_ocserv full
+    tb_spawn_ocserv split
+    tb_spawn_vpn_server full
+    tb_spawn_vpn_server split
+    tb_start_wg_server
+    tb_wait_vpn_server full
+    tb_wait_vpn_server split
+    tb_wait_ocserv full
+    tb_wait_ocserv split
     tb_dnsmasq vpn-dns provider --bind-dynamic --listen-address="$TB_FULL_DNS" \
-        --listen-address="$TB_SPLIT_DNS" --local=/test/ \
+        --listen-address="$TB_SPLIT_DNS" --listen-address="$TB_WG_DNS" \
+        --listen-address="$TB_OC_FULL_DNS" --listen-address="$TB_OC_SPLIT_DNS" --local=/test/ \
         --address=/secret.vpn.test/"$TB_SECRET"
     tb_wait 10 tb_dns_answers provider "$TB_FULL_DNS" secret.vpn.test "$TB_SECRET" ||
         tb_die "VPN resolver did not start: $(tail -n 5 "$TB_T/logs/vpn-dns.log")"
