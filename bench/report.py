@@ -193,6 +193,14 @@ def startup(out, goals):
                                                    fmt_range(r and r["min"], r and r["max"]),
                                                    ratio(med(r), base), g))
     vpn = hyperfine("start-vpn.json", "vpn")
+    for key, label in [("wireguard", "`nsjail-vpn --vpn wg-full.conf -- true` (wireguard-go, "
+                        "until its first handshake)"),
+                       ("openconnect", "`nsjail-vpn --vpn-cmd 'openconnect ...' -- true` "
+                        "(ocserv, password on stdin)")]:
+        r = hyperfine("start-vpn.json", key)
+        out.append("| %s%s | %s | %s | %s | |"
+                   % (label, failed_note(r), fmt_s(med(r)), fmt_range(r and r["min"], r and r["max"]),
+                      ratio(med(r), base)))
     out.append("| `nsjail-vpn --vpn full.ovpn -- true`%s | %s | %s | %s | |"
                % (failed_note(vpn), fmt_s(med(vpn)), fmt_range(vpn and vpn["min"], vpn and vpn["max"]),
                   ratio(med(vpn), base)))

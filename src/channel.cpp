@@ -29,14 +29,21 @@ bool send(int fd, std::string_view message)
 
 std::optional<std::string> receive(int fd)
 {
-    std::string buf(65536, '\0');
+    // The datagram's size first: a report of many routes may be larger than any fixed
+    // buffer, and a truncated one could be read as a different report.
     ssize_t n;
     do
-        n = ::recv(fd, buf.data(), buf.size(), 0);
+        n = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC);
     while (n < 0 && errno == EINTR);
-    if (n <= 0)
+    if (n <= 0 || n > (16 << 20))
         return std::nullopt;
-    buf.resize(static_cast<size_t>(n));
+    std::string buf(static_cast<size_t>(n), '\0');
+    ssize_t got;
+    do
+        got = ::recv(fd, buf.data(), buf.size(), MSG_TRUNC);
+    while (got < 0 && errno == EINTR);
+    if (got != n)
+        return std::nullopt;
     return buf;
 }
 

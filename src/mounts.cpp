@@ -43,7 +43,12 @@ Result<bool> make_private_with_proc()
     // disk), but nothing we mount here reaches the host.
     if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
         return fail("cannot make the mount namespace private: " + sys::why(errno));
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+    // hidepid=invisible: a process sees in /proc only those it could ptrace. The app,
+    // with no capabilities, so sees its own processes but neither the supervisor nor
+    // the VPN client (more capabilities than its own): not their command lines (which
+    // may hold a --vpn-cmd client's secrets), nor OUTER's routes and sockets through
+    // /proc/PID/net.
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") < 0)
         return fail("cannot mount /proc for the sandbox: " + sys::why(errno));
     return true;
 }

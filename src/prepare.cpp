@@ -193,6 +193,9 @@ Result<bool> prepare_vpn(Context& ctx)
     if (!S_ISREG(st.st_mode))
         return fail("cannot read the VPN configuration '" + file + "': not a regular file");
     auto text = sys::read_file(real);
+    if (!text && errno == EFBIG)
+        return fail("cannot read the VPN configuration '" + file + "': larger than 1 MiB, " +
+                    "which no VPN configuration is: check that it is the right file");
     if (!text)
         return fail("cannot read the VPN configuration '" + file + "': " + sys::why(errno));
     if (auto ok = find_self(ctx); !ok)

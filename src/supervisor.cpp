@@ -41,6 +41,7 @@ struct State {
     UniqueFd outer, inner;  // network namespaces; inner only with --vpn
     UniqueFd etc_upper;     // the /etc overlay's tmpfs
     std::optional<openvpn::Client> vpn;
+    std::optional<script::Report> script_report;  // what a --vpn-cmd tunnel was set up from
     pid_t app = -1;
     Clock::time_point started = Clock::now();
 };
@@ -192,6 +193,18 @@ Result<netlink::Tunnel> move_tunnel(State& s, const std::string& device)
     return tunnel;
 }
 
+// A hook's message: NUL-separated "KEY=VALUE" strings.
+std::vector<std::string> split_nul(const std::string& msg)
+{
+    std::vector<std::string> out;
+    for (size_t pos = 0; pos < msg.size();) {
+        size_t end = msg.find('\0', pos);
+        out.push_back(msg.substr(pos, end - pos));
+        pos = end == std::string::npos ? msg.size() : end + 1;
+    }
+    return out;
+}
+
 std::string explain_exit(State& s, int status, std::string& hint)
 {
     switch (s.ctx.vpn) {
@@ -264,13 +277,7 @@ std::optional<std::vector<std::string>> wait_turn(State& s, int slice_ms = -1)
     auto msg = channel::receive(c.hook.get());
     if (!msg)
         return std::nullopt;
-    std::vector<std::string> env;
-    for (size_t pos = 0; pos < msg->size();) {
-        size_t end = msg->find('\0', pos);
-        env.push_back(msg->substr(pos, end - pos));
-        pos = end == std::string::npos ? msg->size() : end + 1;
-    }
-    return env;
+    return split_nul(*msg);
 }
 
 void connected(State& s, const std::string& local, const std::string& server,
@@ -367,6 +374,7 @@ dns::Choice connect_script(State& s)
         if (auto ok = hand_over(s, script::tunnel(*report, openvpn::tunnel_name)); !ok)
             refuse("cannot hand the tunnel to the app: " + ok.error());
         channel::send(s.vpn->hook.get(), "ok");
+        s.script_report = *report;
         auto choice = choose_vpn_dns(s, report->dns);
         std::string local = report->address.substr(0, report->address.find('/'));
         connected(s, local, report->gateway, choice);
@@ -374,8 +382,8 @@ dns::Choice connect_script(State& s)
     }
 }
 
-// Sends one DNS query for the root's servers from INNER to server: the first packet
-// into the tunnel, which makes WireGuard start its handshake.
+// Sends one DNS query for the root's servers from INNER to an address the tunnel
+// routes: the first packet into it, which makes WireGuard start its handshake.
 void nudge(State& s, const std::string& server)
 {
     in_inner(s, [&] {
@@ -443,6 +451,20 @@ dns::Choice connect_wireguard(State& s)
                   peer.endpoint_host == peer.endpoint_address ? "" : peer.endpoint_address.c_str(),
                   peer.endpoint_port);
 
+    for (const auto& server : choice.servers)
+        if (!wireguard::routed(wg, server))
+            log::warning("the sandbox's DNS server %s is in no peer's AllowedIPs: it cannot be "
+                         "reached, and names will not resolve", server.c_str());
+    std::string target = wireguard::nudge_target(wg, choice.servers);
+    // An unprivileged process may not bind ports below 1024, but in OUTER, which
+    // holds only the client, the limit is ours to lower.
+    if (wg.listen_port && wg.listen_port < 1024)
+        if (int err = sys::write_file("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+                                      std::to_string(wg.listen_port));
+            err < 0)
+            failed(s, "cannot allow ListenPort " + std::to_string(wg.listen_port) + ": " +
+                          sys::why(err));
+
     UniqueFd uapi;
     bool kernel = wireguard_kernel(s);
     if (!kernel)
@@ -459,8 +481,8 @@ dns::Choice connect_wireguard(State& s)
     if (!kernel) {
         auto last_nudge = Clock::time_point{};
         for (;;) {
-            if (Clock::now() - last_nudge > std::chrono::seconds(1)) {
-                nudge(s, choice.servers.front());
+            if (!target.empty() && Clock::now() - last_nudge > std::chrono::seconds(1)) {
+                nudge(s, target);
                 last_nudge = Clock::now();
             }
             auto state = wireguard::uapi(uapi.get(), "get=1\n\n");
@@ -607,8 +629,15 @@ void acknowledge_hook(State& s)
     std::string reason;
     if (size_t at = msg->find("reason="); at != std::string::npos && (at == 0 || (*msg)[at - 1] == '\0'))
         reason = msg->substr(at + 7, msg->find('\0', at) - at - 7);
-    if (reason == "reconnect")
+    if (reason == "reconnect") {
         log::notice("the VPN reconnected");
+        auto now = script::parse_report(split_nul(*msg));
+        const auto& was = *s.script_report;
+        if (now && (now->address != was.address || now->routes != was.routes))
+            log::warning("after reconnecting, the VPN gave the address %s (was %s) or other "
+                         "routes; the app keeps the old ones and may be offline: restart it",
+                         now->address.c_str(), was.address.c_str());
+    }
     else if (reason == "attempt-reconnect")
         log::warning("the VPN connection was lost; %s is reconnecting, the app is offline meanwhile",
                      s.vpn->program.c_str());
@@ -663,7 +692,7 @@ void acknowledge_hook(State& s)
 
 void run(Context& ctx, UniqueFd control)
 {
-    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, -1, Clock::now()};
+    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, {}, -1, Clock::now()};
 
     // The launcher writes our uid/gid maps, then says "go"; until then we hold no
     // usable identity in the new user namespace.

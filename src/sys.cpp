@@ -44,8 +44,13 @@ std::optional<std::string> read_file(const std::string& path, size_t limit)
             failed = true;
             break;
         }
-        if (n == 0 || out.size() + static_cast<size_t>(n) > limit)
+        if (n == 0)
             break;
+        if (out.size() + static_cast<size_t>(n) > limit) {
+            errno = EFBIG;  // never a silently shortened file
+            failed = true;
+            break;
+        }
         out.append(buf, static_cast<size_t>(n));
     }
     explicit_bzero(buf, sizeof buf);

@@ -13,6 +13,7 @@ namespace nsjv::sys {
 
 // Writes all of `content` to an existing file (procfs, sysfs). Returns 0 or -errno.
 int write_file(const std::string& path, const std::string& content);
+// A file longer than limit is an error (EFBIG), never cut short.
 std::optional<std::string> read_file(const std::string& path, size_t limit = 1 << 20);
 
 // Creates a file of `content` in memory (never on disk), sealed against writes.

@@ -300,6 +300,8 @@ Result<bool> read_address(const Vars& vars, Report& r)
     auto length = prefix_length(vars, "INTERNAL_IP4_NETMASK", "INTERNAL_IP4_NETMASKLEN", 32);
     if (!length)
         return fail(length.error());
+    if (*length == 0)
+        return fail(bad("INTERNAL_IP4_NETMASK", "0.0.0.0", "an address's netmask cannot be /0"));
     r.address = ipv4_text(*address) + "/" + std::to_string(*length);
     return true;
 }
@@ -459,6 +461,9 @@ constexpr const char* no_syslog =
     "nsjail-vpn shows the client's errors (and its whole log with -v); the sandbox has no syslog";
 constexpr const char* csd = "the host scan (CSD) program would run inside the sandbox with the "
                             "client's CAP_NET_ADMIN; it is not supported";
+constexpr const char* browser =
+    "the browser would run inside the sandbox with the client's CAP_NET_ADMIN, beside the "
+    "tunnel rather than through it; it is not supported";
 constexpr const char* config =
     "nsjail-vpn checks every option it passes to openconnect and cannot check a config file's: "
     "give them on the command line";
@@ -498,7 +503,7 @@ const Option openconnect_options[] = {
     {"dtls-local-port", 0, true},
     {"dtls12-ciphers", 0, true},
     {"dump-http-traffic", 0, false},
-    {"external-browser", 0, true},
+    {"external-browser", 0, true, browser},
     {"force-dpd", 0, true},
     {"force-trojan", 0, true},
     {"form-entry", 'F', true},
@@ -705,6 +710,9 @@ Result<std::string> host_of(const std::string& server)
         rest.erase(0, scheme + 3);
     }
     std::string host = rest.substr(0, rest.find('/'));
+    if (host.find('@') != std::string::npos)
+        return fail("VPN server " + quoted(server) + ": a user name or password in the URL is " +
+                    "not supported: use --user, and let openconnect ask for the password");
     if (host.starts_with('[') || std::count(host.begin(), host.end(), ':') > 1)
         return fail("IPv6 VPN servers are not supported yet (" + quoted(server) + ")");
     if (size_t colon = host.rfind(':'); colon != std::string::npos) {

@@ -560,8 +560,14 @@ Kind detect(std::string_view text)
         std::string_view line = content(raw);
         if (line.empty() || line.front() == ';')
             continue;
-        const std::string l = lower(line);
-        return l == "[interface]" || l == "[peer]" ? Kind::wireguard : Kind::openvpn;
+        std::string l;
+        for (char c : lower(line))  // "[ Interface ]" too, as the parser reads it
+            if (c != ' ' && c != '\t')
+                l += c;
+        // A bare key (a file made by `wg genkey`) is WireGuard's, so that its parser,
+        // not OpenVPN's, explains what is wrong with it.
+        bool key = l.size() == 44 && decode_key(line).has_value();
+        return l == "[interface]" || l == "[peer]" || key ? Kind::wireguard : Kind::openvpn;
     }
     return Kind::openvpn;
 }

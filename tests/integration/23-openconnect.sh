@@ -45,7 +45,8 @@ printf "ipv6=%s\n" "$(ip -6 -o addr show | wc -l)"
 printf "addr=%s\n" "$(ip -4 -o addr show dev vpn0 | awk "{print \$4}")"
 printf "ns=%s\n" "$(awk "/^nameserver/ {print \$2}" /etc/resolv.conf | tr "\n" " ")"
 printf "secret=%s\n" "$(getent hosts secret.vpn.test | awk "{print \$1}")"
-printf "public=%s\n" "$(getent hosts public.test | awk "{print \$1}")"'
+printf "public=%s\n" "$(getent hosts public.test | awk "{print \$1}")"
+printf "procs=%s\n" "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c -e openconnect -e nsjail-vpn) $(test -e /proc/1 && echo pid1 || echo nopid1) $(test -e /proc/$$ && echo self)"'
 tb_run view 60 "$TB_USER1" --vpn-cmd "$(oc "$TB_OC_FULL_URL" --passwd-on-stdin)" -- sh -c "$view"
 if tb_is "view: the app ran" "$TB_STATUS" 0; then
     tb_is "view: the app's namespace holds only lo and the tunnel" \
@@ -60,6 +61,9 @@ if tb_is "view: the app ran" "$TB_STATUS" 0; then
         "$(tb_field "$TB_T/view.out" secret)" "$TB_SECRET"
     tb_is "view: public.test (known only to laptop's resolver) does not" \
         "$(tb_field "$TB_T/view.out" public)" ""
+    # openconnect's argv may hold secrets (--cookie, --key-password, form entries).
+    tb_is "view: the app sees only its own processes in /proc, not openconnect or the supervisor" \
+        "$(tb_field "$TB_T/view.out" procs)" "0 nopid1 self"
 else
     tb_diag_file "$TB_T/view.out" "$TB_T/view.err"
 fi
