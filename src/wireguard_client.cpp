@@ -4,7 +4,6 @@
 #include "log.hpp"
 #include "sys.hpp"
 
-#include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -141,52 +140,6 @@ long last_handshake(const std::string& answer)
         if (pos == 0 || answer[pos - 1] == '\n')
             latest = std::max(latest, atol(answer.c_str() + pos + key.size()));
     return latest;
-}
-
-namespace {
-
-bool inside(const Prefix& p, const std::string& address)
-{
-    unsigned char net[16], addr[16];
-    if (inet_pton(p.family, p.address.c_str(), net) != 1 ||
-        inet_pton(p.family, address.c_str(), addr) != 1)
-        return false;
-    for (int bit = 0; bit < p.length; bit++) {
-        int mask = 0x80 >> (bit % 8);
-        if ((net[bit / 8] & mask) != (addr[bit / 8] & mask))
-            return false;
-    }
-    return true;
-}
-
-} // namespace
-
-bool routed(const Config& config, const std::string& address)
-{
-    for (const auto& peer : config.peers)
-        for (const auto& p : peer.allowed_ips)
-            if (inside(p, address))
-                return true;
-    return false;
-}
-
-std::string nudge_target(const Config& config, const std::vector<std::string>& servers)
-{
-    for (const auto& s : servers)
-        if (s.find(':') == std::string::npos && routed(config, s))
-            return s;
-    for (const auto& peer : config.peers)
-        for (const auto& p : peer.allowed_ips) {
-            if (p.family != AF_INET)
-                continue;
-            in_addr a{};
-            inet_pton(AF_INET, p.address.c_str(), &a);
-            if (p.length < 31)  // not the network's own address
-                a.s_addr = htonl(ntohl(a.s_addr) + 1);
-            char text[INET_ADDRSTRLEN];
-            return inet_ntop(AF_INET, &a, text, sizeof text);
-        }
-    return "";
 }
 
 netlink::Tunnel tunnel(const Config& config, const std::string& name)

@@ -32,14 +32,6 @@ Result<std::string> uapi(int fd, const std::string& request);
 // The time of the latest handshake with any peer, from a UAPI "get" answer; 0 if none.
 long last_handshake(const std::string& get_answer);
 
-// Whether address falls inside one of the peers' AllowedIPs (either family).
-bool routed(const Config& config, const std::string& address);
-
-// Where to send the first packet that makes WireGuard start its handshake: the
-// first of servers (the sandbox's DNS) that a peer's AllowedIPs covers, else an
-// address inside the first IPv4 AllowedIPs; "" if there is no IPv4 route at all.
-std::string nudge_target(const Config& config, const std::vector<std::string>& servers);
-
 // What INNER gets: the config's addresses, MTU (1420 when not given), and one route
 // per AllowedIPs entry of every peer. IPv6 routes only where the config gives the
 // tunnel an IPv6 address: without one, the app has no IPv6 at all.

@@ -64,6 +64,14 @@ Result<Config> parse(std::string_view text, const openvpn::Resolver& resolve);
 // replace_allowed_ips, allowed_ip. Keys in lower-case hex.
 std::string uapi_set(const Config& config);
 
+// Whether address falls inside one of the peers' AllowedIPs (either family).
+bool routed(const Config& config, const std::string& address);
+
+// Where to send the first packet that makes WireGuard start its handshake: the
+// first of servers (the sandbox's DNS) that a peer's AllowedIPs covers, else an
+// address inside the first IPv4 AllowedIPs; "" if there is no IPv4 route at all.
+std::string nudge_target(const Config& config, const std::vector<std::string>& servers);
+
 // Overwrites every key in config with zeros (explicit_bzero), so that a copy in
 // memory does not outlive its use.
 void wipe(Config& config);

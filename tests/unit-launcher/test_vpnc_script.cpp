@@ -171,6 +171,13 @@ TEST_CASE("a full-tunnel connect report from OpenConnect 9")
     CHECK(r.warnings.empty());
 }
 
+TEST_CASE("an address with a /0 netmask is refused, not added as a route to everything")
+{
+    Env env = with(without(without(connect_env(), "INTERNAL_IP4_NETMASK"), "INTERNAL_IP4_NETMASKLEN"),
+                   {"INTERNAL_IP4_NETMASK=0.0.0.0"});
+    CHECK(contains(must_not_parse(env), "cannot be /0"));
+}
+
 TEST_CASE("an address without a netmask is a /32, and an MTU of 0 is no MTU")
 {
     Report r = must_parse(
@@ -574,6 +581,9 @@ TEST_CASE("openconnect: servers that are not one usable host are refused")
     CHECK(contains(must_not_plan({"openconnect", "https:///path"}), "no host"));
     CHECK(contains(must_not_plan({"openconnect", "vpn_$x.example"}), "not a host name"));
     CHECK(contains(must_not_plan({"openconnect", "a..example"}), "not a host name"));
+    // Not "IPv6": the colon is a password's.
+    CHECK(contains(must_not_plan({"openconnect", "https://me:secret@vpn.example:443/"}),
+                   "a user name or password in the URL is not supported"));
 }
 
 TEST_CASE("openconnect: exactly one server")
@@ -654,6 +664,7 @@ TEST_CASE(
         {{"-l"}, "no syslog"},
         {{"--csd-wrapper=/usr/libexec/openconnect/csd-post.sh"}, "host scan"},
         {{"--csd-user=nobody"}, "already runs as you"},
+        {{"--external-browser=/usr/bin/firefox"}, "the browser would run inside the sandbox"},
         {{"--config=/etc/openconnect.conf"}, "config file"},
         {{"--proxy=http://proxy.example:3128"}, "proxies are not supported"},
         {{"-P", "http://proxy.example:3128"}, "proxies are not supported"},

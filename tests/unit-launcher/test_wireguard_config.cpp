@@ -611,3 +611,44 @@ TEST_CASE("wipe zeroes every key, and a secret string")
     CHECK(secret.data() == buffer);
     CHECK(std::all_of(buffer, buffer + size, [](char ch) { return ch == 0; }));
 }
+
+TEST_CASE("detect: spaces inside the brackets, and a bare key, are WireGuard's")
+{
+    CHECK(detect("[ Interface ]\nPrivateKey = x\n") == Kind::wireguard);
+    CHECK(detect("  [ peer ]  \n") == Kind::wireguard);
+    CHECK(detect(key_seq + "\n") == Kind::wireguard);
+    CHECK(detect("remote vpn.example 1194\n") == Kind::openvpn);
+    CHECK(detect("[Interfaces]\n") == Kind::openvpn);
+}
+
+TEST_CASE("routed: which addresses some peer's AllowedIPs cover")
+{
+    Config c = must_parse(interface_part + "[Peer]\nPublicKey = " + key_11 +
+                          "\nAllowedIPs = 198.18.10.0/24, 198.51.100.1/32, 2001:db8::/64\n");
+    CHECK(routed(c, "198.18.10.1"));
+    CHECK(routed(c, "198.18.10.255"));
+    CHECK(!routed(c, "198.18.11.1"));
+    CHECK(routed(c, "198.51.100.1"));
+    CHECK(!routed(c, "198.51.100.2"));
+    CHECK(routed(c, "2001:db8::53"));
+    CHECK(!routed(c, "2001:db8:1::53"));
+    CHECK(!routed(c, "not an address"));
+    Config all = must_parse(with(""));
+    CHECK(routed(all, "1.2.3.4"));
+}
+
+TEST_CASE("nudge_target: a routed DNS server, else an address inside the first IPv4 range")
+{
+    Config c = must_parse(interface_part + "[Peer]\nPublicKey = " + key_11 +
+                          "\nAllowedIPs = 2001:db8::/64, 198.18.10.0/24, 198.51.100.1/32\n");
+    CHECK(nudge_target(c, {"198.18.10.53"}) == "198.18.10.53");
+    CHECK(nudge_target(c, {"9.9.9.9", "198.51.100.1"}) == "198.51.100.1");
+    CHECK(nudge_target(c, {"9.9.9.9"}) == "198.18.10.1");  // the range's first host
+    CHECK(nudge_target(c, {"2001:db8::53"}) == "198.18.10.1");  // IPv4 only
+    Config host = must_parse(interface_part + "[Peer]\nPublicKey = " + key_11 +
+                             "\nAllowedIPs = 198.51.100.7/32\n");
+    CHECK(nudge_target(host, {}) == "198.51.100.7");
+    Config v6 = must_parse(interface_part + "[Peer]\nPublicKey = " + key_11 +
+                           "\nAllowedIPs = 2001:db8::/64\n");
+    CHECK(nudge_target(v6, {"198.18.10.53"}).empty());
+}
