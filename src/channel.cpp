@@ -3,6 +3,7 @@
 #include "log.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -44,6 +45,65 @@ std::optional<std::string> receive(int fd)
     while (got < 0 && errno == EINTR);
     if (got != n)
         return std::nullopt;
+    return buf;
+}
+
+bool send_fds(int fd, std::string_view message, const std::vector<int>& fds)
+{
+    if (fds.size() > 8)
+        return false;
+    iovec iov{const_cast<char*>(message.data()), message.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(8 * sizeof(int))]{};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    if (!fds.empty()) {
+        mh.msg_control = control;
+        mh.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+        cmsghdr* c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+        memcpy(CMSG_DATA(c), fds.data(), fds.size() * sizeof(int));
+    }
+    ssize_t n;
+    do
+        n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n == static_cast<ssize_t>(message.size());
+}
+
+std::optional<std::string> receive_fds(int fd, std::vector<UniqueFd>& fds)
+{
+    std::string buf(65536, '\0');
+    alignas(cmsghdr) char control[CMSG_SPACE(8 * sizeof(int))]{};
+    iovec iov{buf.data(), buf.size()};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    ssize_t n;
+    do
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    fds.clear();
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; i++) {
+            int got;
+            memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+            fds.emplace_back(got);
+        }
+    }
+    // A message cut short (MSG_TRUNC, MSG_CTRUNC) is not the message that was sent.
+    if (n <= 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+        fds.clear();
+        return std::nullopt;
+    }
+    buf.resize(static_cast<size_t>(n));
     return buf;
 }
 

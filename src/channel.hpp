@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace nsjv::channel {
 
@@ -16,6 +17,10 @@ std::optional<std::pair<UniqueFd, UniqueFd>> pair();
 bool send(int fd, std::string_view message);
 // nullopt: the peer is gone (or the socket failed).
 std::optional<std::string> receive(int fd);
+
+// The same, with file descriptors attached (SCM_RIGHTS): up to 8.
+bool send_fds(int fd, std::string_view message, const std::vector<int>& fds);
+std::optional<std::string> receive_fds(int fd, std::vector<UniqueFd>& fds);
 
 // main() of a hook a VPN client runs (OpenVPN's route-up, a vpnc-script) with the
 // channel inherited as fd: sends the environment variables wanted() accepts, as

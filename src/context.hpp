@@ -31,6 +31,8 @@ struct Options {
     std::vector<std::string> command;
     int connect_timeout = 0;  // 0: the default, 30 s (300 s for --vpn-cmd, which may prompt)
     bool new_session = false;  // the app without a controlling terminal (no TIOCSTI into it)
+    std::string name;          // --name: a named sandbox, which `exec`, `ls` and `stop` know
+    bool keep = false;         // --keep: it outlives its apps, until `stop`
 };
 
 struct Context {
@@ -51,6 +53,10 @@ struct Context {
 
     // --vpn-cmd
     script::Command command;
+
+    // The caller's state directory of named sandboxes, hidden inside every sandbox;
+    // empty when there is none (then no sandbox can be named).
+    std::string state_dir;
 
     // What the host's resolver files said, read before the sandbox hides them.
     std::string host_resolv_conf;

@@ -1,4 +1,5 @@
 // nsjail-vpn: run one application in a sandbox whose only network is a VPN tunnel.
+#include "commands.hpp"
 #include "context.hpp"
 #include "dns.hpp"
 #include "log.hpp"
@@ -6,6 +7,7 @@
 #include "script_client.hpp"
 #include "prepare.hpp"
 #include "sandbox.hpp"
+#include "state.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -51,6 +53,8 @@ int parse(int argc, char** argv, Options& opt)
     bool verbose = false, quiet = false;
 
     app.footer("COMMAND [ARGS...] follows the options, or '--'; it is run exactly as written.\n"
+               "Named sandboxes: nsjail-vpn exec NAME [--] COMMAND...; nsjail-vpn ls [--json]; "
+               "nsjail-vpn stop NAME [--json].\n"
                "Exit status: COMMAND's; 125 nsjail-vpn failed; 126 cannot execute; 127 not found.\n"
                "See nsjail-vpn(1).");
     app.set_version_flag("--version", "nsjail-vpn " NSJV_VERSION);
@@ -76,6 +80,11 @@ int parse(int argc, char** argv, Options& opt)
     app.add_flag("--new-session", opt.new_session,
                  "run COMMAND in a session of its own, without your terminal as its controlling "
                  "terminal, so that it cannot type into it (TIOCSTI)");
+    app.add_option("--name", opt.name,
+                   "name the sandbox, so that 'nsjail-vpn exec NAME', 'ls' and 'stop' know it")
+        ->type_name("NAME");
+    app.add_flag("--keep", opt.keep,
+                 "keep the named sandbox after its apps have exited, until 'nsjail-vpn stop NAME'");
     app.add_flag("-v,--verbose", verbose, "show each step and the VPN client's log");
     app.add_flag("-q,--quiet", quiet, "show errors only");
 
@@ -146,6 +155,15 @@ int parse(int argc, char** argv, Options& opt)
                    opt.connect_timeout);
         return exit_failure;
     }
+    if (!opt.name.empty() && !state::valid_name(opt.name)) {
+        log::error("not a sandbox name: '%s'", log::shown(opt.name).c_str());
+        log::hint("a name is %s", state::name_rule);
+        return exit_failure;
+    }
+    if (opt.keep && opt.name.empty()) {
+        log::error("--keep keeps a named sandbox: it needs --name NAME");
+        return exit_failure;
+    }
     if (opt.command.empty()) {
         log::error("no COMMAND to run in the sandbox");
         log::hint("for example: nsjail-vpn --vpn work.ovpn -- firefox --no-remote -P vpn");
@@ -176,6 +194,10 @@ int main(int argc, char** argv)
         log::error("cannot mark inherited file descriptors close-on-exec: %s", strerror(errno));
         return exit_failure;
     }
+
+    // argv[1] "exec", "ls" or "stop": the commands about named sandboxes.
+    if (argc >= 2 && commands::is_command(argv[1]))
+        return commands::main(argc, argv);
 
     Context ctx;
     if (int code = parse(argc, argv, ctx.options); code >= 0)

@@ -78,17 +78,23 @@ Result<UniqueFd> overlay_etc(const EtcFiles& files)
     return top;
 }
 
+Result<bool> hide(const std::string& dir)
+{
+    struct stat st {};
+    if (lstat(dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+        return true;
+    UniqueFd empty = detached_tmpfs("0555", MOUNT_ATTR_RDONLY);
+    if (!empty || move_mount(empty.get(), "", AT_FDCWD, dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return fail("cannot hide '" + dir + "': " + sys::why(errno));
+    return true;
+}
+
 Result<bool> hide_host_resolvers()
 {
     for (const char* dir : {"/run/systemd/resolve", "/run/nscd", "/var/run/nscd",
-                            "/run/avahi-daemon", "/var/run/avahi-daemon"}) {
-        struct stat st {};
-        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-            continue;
-        UniqueFd empty = detached_tmpfs("0555", MOUNT_ATTR_RDONLY);
-        if (!empty || move_mount(empty.get(), "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-            return fail(std::string("cannot hide '") + dir + "': " + sys::why(errno));
-    }
+                            "/run/avahi-daemon", "/var/run/avahi-daemon"})
+        if (auto ok = hide(dir); !ok)
+            return ok;
     return true;
 }
 

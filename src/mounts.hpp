@@ -29,4 +29,8 @@ Result<UniqueFd> overlay_etc(const EtcFiles& files);
 // resolve names on the host's network for the app: systemd-resolved, nscd, avahi.
 Result<bool> hide_host_resolvers();
 
+// Puts an empty read-only directory over dir, if it is one (the state of named
+// sandboxes, so that no app can drive another sandbox).
+Result<bool> hide(const std::string& dir);
+
 } // namespace nsjv::mounts

@@ -1,6 +1,7 @@
 #include "prepare.hpp"
 
 #include "log.hpp"
+#include "state.hpp"
 #include "openvpn_client.hpp"
 #include "sys.hpp"
 
@@ -242,6 +243,11 @@ Result<bool> prepare(Context& ctx)
     ctx.host_resolv_conf = sys::read_file("/etc/resolv.conf").value_or("");
     ctx.host_resolv_upstream = sys::read_file("/run/systemd/resolve/resolv.conf").value_or("");
     ctx.host_nsswitch = sys::read_file("/etc/nsswitch.conf").value_or("");
+    // Every sandbox hides the state of named ones; only a named one needs it to exist.
+    auto dir = state::directory();
+    if (!dir && !ctx.options.name.empty())
+        return fail("cannot name the sandbox: " + dir.error());
+    ctx.state_dir = dir ? *dir : "";
     if (ctx.options.net == Net::vpn)
         return ctx.options.vpn_cmd.empty() ? prepare_vpn(ctx) : prepare_command(ctx);
     return true;

@@ -4,16 +4,23 @@
 #include "helper_client.hpp"
 #include "wireguard_config.hpp"
 #include "log.hpp"
+#include "state.hpp"
 #include "supervisor.hpp"
 #include "sys.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cerrno>
+#include <ctime>
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 namespace nsjv::sandbox {
@@ -75,21 +82,6 @@ bool give_uplink(pid_t pid, int control, pid_t& helper_pid)
                                       " " + lease->sandbox_if);
 }
 
-// Dies of the same signal as the app, so the shell sees what it would have seen
-// without us; 128+N where the signal does not kill (it was caught or ignored).
-[[noreturn]] void raise_signal(int sig)
-{
-    rlimit no_core{0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);  // the app dumped its own core, if any
-    signal(sig, SIG_DFL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    sigprocmask(SIG_UNBLOCK, &set, nullptr);
-    raise(sig);
-    _exit(128 + sig);
-}
-
 struct Outcome {
     int status = exit_failure;
     int signal = 0;
@@ -110,6 +102,166 @@ Outcome parse_outcome(const std::string& msg)
 
 } // namespace
 
+// Dies of the same signal as the app, so the shell sees what it would have seen
+// without us; 128+N where the signal does not kill (it was caught or ignored).
+void raise_signal(int sig)
+{
+    rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);  // the app dumped its own core, if any
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    raise(sig);
+    _exit(128 + sig);
+}
+
+namespace {
+
+// A connection to a named sandbox's control socket: `ls` and `stop` ask and go;
+// `exec` joins, and its app counts until the connection closes.
+struct Peer {
+    UniqueFd fd;
+    bool joined = false;
+};
+
+// What the launcher of a named sandbox keeps, and serves on its control socket.
+struct Named {
+    const Context& ctx;
+    pid_t supervisor;
+    UniqueFd listener;
+    std::vector<Peer> peers;
+    UniqueFd app_net;  // the namespace its apps run in, from the supervisor
+    std::string address;
+    time_t started = time(nullptr);
+    bool first_running = false;
+    bool connected = false;
+    bool ended = false;
+    bool stopping = false;
+
+    int apps() const
+    {
+        int n = first_running;
+        for (const auto& p : peers)
+            n += p.joined;
+        return n;
+    }
+
+    std::string describe() const
+    {
+        const Options& o = ctx.options;
+        nlohmann::json j;
+        j["name"] = o.name;
+        j["pid"] = getpid();
+        j["started"] = started;
+        j["uptime"] = time(nullptr) - started;
+        j["net"] = o.net == Net::vpn ? "vpn" : o.net == Net::nat ? "nat" : "none";
+        if (o.net != Net::vpn)
+            j["vpn"] = nullptr;
+        else
+            j["vpn"] = ctx.vpn == Vpn::wireguard ? "wireguard" : ctx.vpn == Vpn::script ? "command"
+                                                                                         : "openvpn";
+        j["state"] = stopping ? "stopping" : !connected ? "connecting" : o.net == Net::vpn ? "connected" : "up";
+        j["address"] = address.empty() ? nlohmann::json(nullptr) : nlohmann::json(address);
+        j["apps"] = apps();
+        j["keep"] = o.keep;
+        return j.dump();
+    }
+
+    // The last app gone, and not --keep: the supervisor may end the sandbox.
+    void maybe_end(int ctl)
+    {
+        if (!ended && !first_running && apps() == 0 && !ctx.options.keep && connected) {
+            channel::send(ctl, "end");
+            ended = true;
+        }
+    }
+
+    void join(Peer& p)
+    {
+        if (!app_net || stopping) {
+            channel::send(p.fd.get(), stopping ? "error the sandbox is stopping"
+                                               : "error the sandbox is not running yet");
+            return;
+        }
+        std::string proc = "/proc/" + std::to_string(supervisor) + "/ns/";
+        UniqueFd user(open((proc + "user").c_str(), O_RDONLY | O_CLOEXEC));
+        UniqueFd mnt(open((proc + "mnt").c_str(), O_RDONLY | O_CLOEXEC));
+        UniqueFd pid(open((proc + "pid").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!user || !mnt || !pid) {
+            channel::send(p.fd.get(), "error cannot open the sandbox's namespaces: " +
+                                          sys::why(errno));
+            return;
+        }
+        if (channel::send_fds(p.fd.get(), "joined",
+                              {user.get(), mnt.get(), pid.get(), app_net.get()}))
+            p.joined = true;
+    }
+
+    // One request of a peer; false when it is gone.
+    bool serve(Peer& p, int ctl)
+    {
+        std::vector<UniqueFd> ignored;
+        auto msg = channel::receive_fds(p.fd.get(), ignored);
+        if (!msg)
+            return false;
+        if (*msg == "status") {
+            channel::send(p.fd.get(), describe());
+        } else if (*msg == "stop") {
+            channel::send(p.fd.get(), describe());
+            if (!stopping)
+                channel::send(ctl, "stop");
+            stopping = true;  // the peer sees end of file once the sandbox is gone
+        } else if (*msg == "join") {
+            join(p);
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    void accept_peer()
+    {
+        UniqueFd fd(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        // The directory is the caller's alone; the check holds even if it were not.
+        if (fd && getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+            cred.uid == getuid())
+            peers.push_back({std::move(fd), false});
+    }
+};
+
+// The control socket of a named sandbox; fails if the name is taken by a live one.
+Result<UniqueFd> listen_as(const std::string& dir, const std::string& name)
+{
+    UniqueFd existing;
+    int err = state::connect(dir, name, existing);
+    if (err == 0)
+        return fail("a sandbox named '" + name + "' is already running (see 'nsjail-vpn ls')");
+    if (err == -ECONNREFUSED)
+        state::remove(dir, name);  // its launcher is gone
+    std::string path = state::socket_path(dir, name);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sun.sun_path)
+        return fail("the state directory's path is too long for a socket: '" + dir + "'");
+    path.copy(sun.sun_path, path.size());
+    UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    mode_t old = umask(077);
+    int rc = fd ? bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) : -1;
+    err = errno;
+    umask(old);
+    if (rc < 0 && err == EADDRINUSE)
+        return fail("a sandbox named '" + name + "' is already running (see 'nsjail-vpn ls')");
+    if (rc < 0 || listen(fd.get(), 16) < 0)
+        return fail("cannot create the control socket '" + path + "': " + sys::why(err));
+    return fd;
+}
+
+} // namespace
+
 int run(Context& ctx)
 {
     UniqueFd signals = block_signals();
@@ -117,6 +269,16 @@ int run(Context& ctx)
     if (!control || !signals) {
         log::error("cannot set up the sandbox: %s", sys::why(errno).c_str());
         return exit_failure;
+    }
+    const std::string& name = ctx.options.name;
+    UniqueFd listener;
+    if (!name.empty()) {
+        auto l = listen_as(ctx.state_dir, name);
+        if (!l) {
+            log::error("%s", l.error().c_str());
+            return exit_failure;
+        }
+        listener = std::move(*l);
     }
 
     // One clone: the new user namespace comes first, so it owns the others. The
@@ -127,15 +289,19 @@ int run(Context& ctx)
         log::error("cannot create the sandbox's namespaces: %s", sys::why(err).c_str());
         if (auto hint = sys::userns_hint(); !hint.empty())
             log::hint("%s", hint.c_str());
+        if (!name.empty())
+            state::remove(ctx.state_dir, name);
         return exit_failure;
     }
     if (child->pid == 0) {
         control->first.reset();
+        listener.reset();
         supervisor::run(ctx, std::move(control->second));
     }
     control->second.reset();
     wireguard::wipe(ctx.wireguard);  // the supervisor has its copy
     int ctl = control->first.get();
+    Named named{ctx, child->pid, std::move(listener), {}, {}, "", time(nullptr)};
 
     if (int e = write_maps(child->pid); e < 0) {
         log::error("cannot map your user into the sandbox: %s", sys::why(e).c_str());
@@ -143,15 +309,21 @@ int run(Context& ctx)
             log::hint("%s", hint.c_str());
         sys::pidfd_send_signal(child->pidfd.get(), SIGKILL);
         waitpid(child->pid, nullptr, 0);
+        if (!name.empty())
+            state::remove(ctx.state_dir, name);
         return exit_failure;
     }
     channel::send(ctl, "go");
 
     Outcome outcome;
+    bool have_outcome = false;
     pid_t helper_pid = -1;
     for (bool done = false; !done;) {
-        pollfd fds[2] = {{ctl, POLLIN, 0}, {signals.get(), POLLIN, 0}};
-        if (poll(fds, 2, -1) < 0 && errno != EINTR)
+        std::vector<pollfd> fds = {{ctl, POLLIN, 0}, {signals.get(), POLLIN, 0},
+                                   {named.listener.get(), POLLIN, 0}};
+        for (const auto& p : named.peers)
+            fds.push_back({p.fd.get(), POLLIN, 0});
+        if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
             break;
         signalfd_siginfo si{};
         while (read(signals.get(), &si, sizeof si) == sizeof si) {
@@ -159,25 +331,56 @@ int run(Context& ctx)
             if (si.ssi_signo != SIGCHLD && si.ssi_code != SI_KERNEL)
                 sys::pidfd_send_signal(child->pidfd.get(), static_cast<int>(si.ssi_signo));
         }
+        if (fds[2].revents)
+            named.accept_peer();
+        for (size_t i = 3, k = 0; i < fds.size(); i++) {
+            // fds[i] is peers[k] as they were when polled; a peer that went is erased.
+            if (fds[i].revents && !named.serve(named.peers[k], ctl)) {
+                named.peers.erase(named.peers.begin() + static_cast<long>(k));
+                named.maybe_end(ctl);
+                continue;
+            }
+            k++;
+        }
         if (!fds[0].revents)
             continue;
-        auto msg = channel::receive(ctl);
+        std::vector<UniqueFd> passed;
+        auto msg = channel::receive_fds(ctl, passed);
         if (!msg) {
-            log::error("the sandbox's supervisor died unexpectedly");
+            // A named sandbox's supervisor ends when told to (or stopped); otherwise
+            // it dies only after reporting.
+            if (!have_outcome && !named.ended) {
+                log::error("the sandbox's supervisor died unexpectedly");
+                outcome = Outcome{};
+            }
             break;
         }
         if (*msg == "need-uplink") {
             if (!give_uplink(child->pid, ctl, helper_pid))
                 channel::send(ctl, "no-uplink");
+        } else if (msg->rfind("started ", 0) == 0) {
+            named.connected = named.first_running = true;
+            named.address = msg->substr(8) == "-" ? "" : msg->substr(8);
+            if (!passed.empty())
+                named.app_net = std::move(passed.front());
+            if (!name.empty())
+                state::write_atomic(state::json_path(ctx.state_dir, name), named.describe() + "\n");
         } else if (msg->rfind("status ", 0) == 0 || msg->rfind("fail ", 0) == 0) {
             outcome = parse_outcome(*msg);
-            done = true;
+            have_outcome = true;
+            named.first_running = false;
+            if (name.empty() || msg->rfind("fail ", 0) == 0)
+                done = true;
+            else
+                named.maybe_end(ctl);
         }
     }
 
     int status = 0;
     while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
     }
+    if (!name.empty())
+        state::remove(ctx.state_dir, name);
     if (helper_pid > 0)
         waitpid(helper_pid, nullptr, 0);
     if (outcome.signal)

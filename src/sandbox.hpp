@@ -10,4 +10,8 @@ namespace nsjv::sandbox {
 // here and does not return.
 int run(Context& ctx);
 
+// Dies of sig, as the app did, so that the shell sees what it would have seen
+// without us (128+sig where sig does not kill).
+[[noreturn]] void raise_signal(int sig);
+
 } // namespace nsjv::sandbox

@@ -44,6 +44,7 @@ struct State {
     std::optional<script::Report> script_report;  // what a --vpn-cmd tunnel was set up from
     pid_t app = -1;
     Clock::time_point started = Clock::now();
+    std::string address;  // the app's address: the tunnel's, or the uplink's with --net nat
 };
 
 [[noreturn]] void finish(State& s, const std::string& report)
@@ -150,6 +151,7 @@ void attach_uplink(State& s)
         failed(s, lease.error());
     if (auto ok = configure_uplink(*lease); !ok)
         failed(s, "cannot configure the sandbox's uplink: " + ok.error());
+    s.address = lease->sandbox_addr;
     log::debug("uplink %s: %s/%d via %s (host side %s)", lease->sandbox_if.c_str(),
                lease->sandbox_addr.c_str(), lease->prefixlen, lease->host_addr.c_str(),
                lease->host_if.c_str());
@@ -283,6 +285,7 @@ std::optional<std::vector<std::string>> wait_turn(State& s, int slice_ms = -1)
 void connected(State& s, const std::string& local, const std::string& server,
                const dns::Choice& choice)
 {
+    s.address = local;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.started);
     std::string servers;
     for (const auto& d : choice.servers)
@@ -530,31 +533,6 @@ dns::Choice choose_dns(State& s)
     return dns::Choice{{}, {}, "none: the sandbox has no network"};
 }
 
-// Finds COMMAND the way a shell does: a directory of PATH we may not search is
-// skipped, not reported (execvp() would turn it into EACCES), so a missing command
-// is "not found" (127) and one that exists but cannot run is 126.
-std::string find_command(const std::string& name, int& err)
-{
-    err = ENOENT;
-    if (name.find('/') != std::string::npos)
-        return name;
-    const char* env = getenv("PATH");
-    std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
-    for (size_t pos = 0; pos <= path.size();) {
-        size_t end = path.find(':', pos);
-        std::string dir = path.substr(pos, end == std::string::npos ? end : end - pos);
-        pos = end == std::string::npos ? path.size() + 1 : end + 1;
-        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-        struct stat st {};
-        if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-            if (access(candidate.c_str(), X_OK) == 0)
-                return candidate;
-            err = EACCES;
-        }
-    }
-    return "";
-}
-
 [[noreturn]] void exec_app(State& s, int error_pipe)
 {
     const auto& cmd = s.ctx.options.command;
@@ -574,7 +552,7 @@ std::string find_command(const std::string& name, int& err)
     if (!err && caps::drop_all() < 0)
         err = errno;
     std::string program;
-    if (!err && !(program = find_command(cmd.front(), err)).empty()) {
+    if (!err && !(program = sys::find_command(cmd.front(), err)).empty()) {
         execv(program.c_str(), argv.data());
         err = errno;
     }
@@ -645,6 +623,65 @@ void acknowledge_hook(State& s)
         log::warning("the VPN client disconnected; the app is offline");
 }
 
+// The first app's end, for the launcher. A named sandbox goes on (other apps may run in
+// it) until the launcher says "end"; any other ends with its first app.
+void app_ended(State& s, int status)
+{
+    std::string report = WIFSIGNALED(status) ? "status signal " + std::to_string(WTERMSIG(status))
+                                             : "status exit " + std::to_string(WEXITSTATUS(status));
+    if (s.ctx.options.name.empty())
+        finish(s, report);
+    channel::send(s.control, report);
+    s.app = -1;
+}
+
+void reap(State& s)
+{
+    int status = 0;
+    pid_t pid;
+    // Also apps of `nsjail-vpn exec` whose own parent died: we are their init.
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == s.app)
+            app_ended(s, status);
+        else if (s.vpn && pid == s.vpn->pid)
+            log::warning("the VPN client exited; the sandbox's apps are offline until they end");
+    }
+}
+
+// `nsjail-vpn stop`: every process of the PID namespace but us gets SIGTERM, and
+// SIGKILL after the grace period; then the namespace ends with us.
+[[noreturn]] void stop_all(State& s)
+{
+    kill(-1, SIGTERM);
+    auto deadline = Clock::now() + std::chrono::seconds(stop_grace_seconds);
+    // kill(-1, 0) fails with ESRCH once no process but us is left.
+    while (kill(-1, 0) == 0 && Clock::now() < deadline) {
+        reap(s);
+        usleep(20 * 1000);
+    }
+    kill(-1, SIGKILL);
+    int status = 0;
+    if (s.app > 0 && waitpid(s.app, &status, 0) == s.app) {
+        channel::send(s.control, WIFSIGNALED(status)
+                                     ? "status signal " + std::to_string(WTERMSIG(status))
+                                     : "status exit " + std::to_string(WEXITSTATUS(status)));
+    }
+    _exit(0);
+}
+
+// What the launcher says: "end" (the last app of a named sandbox is gone), "stop".
+// End of file: the launcher is gone, and so are we.
+void obey(State& s)
+{
+    auto msg = channel::receive(s.control);
+    if (!msg)
+        _exit(exit_failure);
+    if (*msg == "end")
+        _exit(0);
+    if (*msg == "stop")
+        stop_all(s);
+}
+
 // After the app started: pass signals on, keep the VPN client's log drained, and
 // report the app's end. A VPN client that dies leaves the app offline, never on
 // another path: INNER has no route but the tunnel.
@@ -658,7 +695,7 @@ void acknowledge_hook(State& s)
         if (poll(fds, 4, -1) < 0 && errno != EINTR)
             _exit(exit_failure);
         if (fds[1].revents)
-            _exit(exit_failure);
+            obey(s);
         if (fds[2].revents && !openvpn::drain_log(*s.vpn))
             s.vpn->log.reset();
         if (fds[3].revents)
@@ -670,20 +707,11 @@ void acknowledge_hook(State& s)
             // signals sent to the launcher by kill(2) come here to be passed on. An app in
             // a session of its own is in no process group of the terminal: we pass those on.
             if (si.ssi_signo != SIGCHLD) {
-                if (si.ssi_code != SI_KERNEL || s.ctx.options.new_session)
+                if (s.app > 0 && (si.ssi_code != SI_KERNEL || s.ctx.options.new_session))
                     kill(s.app, static_cast<int>(si.ssi_signo));
                 continue;
             }
-            int status = 0;
-            pid_t pid;
-            while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-                if (pid == s.app && WIFSIGNALED(status))
-                    finish(s, "status signal " + std::to_string(WTERMSIG(status)));
-                if (pid == s.app)
-                    finish(s, "status exit " + std::to_string(WEXITSTATUS(status)));
-                if (s.vpn && pid == s.vpn->pid)
-                    log::warning("the VPN client exited; the app is offline until it ends");
-            }
+            reap(s);
         }
     }
 }
@@ -692,7 +720,7 @@ void acknowledge_hook(State& s)
 
 void run(Context& ctx, UniqueFd control)
 {
-    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, {}, -1, Clock::now()};
+    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, {}, -1, Clock::now(), {}};
 
     // The launcher writes our uid/gid maps, then says "go"; until then we hold no
     // usable identity in the new user namespace.
@@ -725,9 +753,14 @@ void run(Context& ctx, UniqueFd control)
     s.etc_upper = std::move(*upper);
     if (auto ok = mounts::hide_host_resolvers(); !ok)
         failed(s, ok.error());
+    if (!ctx.state_dir.empty())
+        if (auto ok = mounts::hide(ctx.state_dir); !ok)
+            failed(s, ok.error());
 
     start_app(s);
-    channel::send(s.control, "started");
+    // The namespace the app runs in, for `nsjail-vpn exec` to join.
+    int app_net = s.inner ? s.inner.get() : s.outer.get();
+    channel::send_fds(s.control, "started " + (s.address.empty() ? "-" : s.address), {app_net});
     supervise(s);
 }
 

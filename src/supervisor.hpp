@@ -14,6 +14,9 @@ namespace nsjv::supervisor {
 // The signals the launcher passes on to the app.
 inline constexpr int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
+// How long `nsjail-vpn stop` lets the apps end after SIGTERM, before SIGKILL.
+inline constexpr int stop_grace_seconds = 5;
+
 [[noreturn]] void run(Context& ctx, UniqueFd control);
 
 } // namespace nsjv::supervisor

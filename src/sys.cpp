@@ -133,6 +133,31 @@ void reset_signals()
     sigprocmask(SIG_SETMASK, &all, nullptr);
 }
 
+// Finds COMMAND the way a shell does: a directory of PATH we may not search is
+// skipped, not reported (execvp() would turn it into EACCES), so a missing command
+// is "not found" (127) and one that exists but cannot run is 126.
+std::string find_command(const std::string& name, int& err)
+{
+    err = ENOENT;
+    if (name.find('/') != std::string::npos)
+        return name;
+    const char* env = getenv("PATH");
+    std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
+    for (size_t pos = 0; pos <= path.size();) {
+        size_t end = path.find(':', pos);
+        std::string dir = path.substr(pos, end == std::string::npos ? end : end - pos);
+        pos = end == std::string::npos ? path.size() + 1 : end + 1;
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+        struct stat st {};
+        if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(candidate.c_str(), X_OK) == 0)
+                return candidate;
+            err = EACCES;
+        }
+    }
+    return "";
+}
+
 std::vector<char*> pointers(std::vector<std::string>& strings)
 {
     std::vector<char*> out;

@@ -42,6 +42,10 @@ bool place_fds(std::initializer_list<Placement> fds);
 // which must not inherit the launcher's blocked mask or a shell's ignored SIGINT.
 void reset_signals();
 
+// Finds COMMAND the way a shell does, in PATH: "" with err set (ENOENT, EACCES) if
+// there is none that can run.
+std::string find_command(const std::string& name, int& err);
+
 // The NULL-terminated array of pointers execve() takes, into strings that outlive it.
 std::vector<char*> pointers(std::vector<std::string>& strings);
 

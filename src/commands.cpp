@@ -1,0 +1,274 @@
+#include "commands.hpp"
+
+#include "caps.hpp"
+#include "channel.hpp"
+#include "context.hpp"
+#include "log.hpp"
+#include "sandbox.hpp"
+#include "state.hpp"
+#include "supervisor.hpp"
+#include "sys.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+namespace nsjv::commands {
+
+namespace {
+
+int usage()
+{
+    log::error("usage: nsjail-vpn exec NAME [--] COMMAND [ARGS...] | nsjail-vpn ls [--json] | "
+               "nsjail-vpn stop NAME [--json]");
+    log::hint("see nsjail-vpn(1), NAMED SANDBOXES");
+    return exit_failure;
+}
+
+// Connects to NAME's launcher; an error message naming the fix, or "".
+std::string reach(const std::string& name, UniqueFd& out, std::string& dir)
+{
+    if (!state::valid_name(name))
+        return "not a sandbox name: '" + log::shown(name) + "' (" + state::name_rule + ")";
+    auto d = state::directory();
+    if (!d)
+        return d.error();
+    dir = *d;
+    int err = state::connect(dir, name, out);
+    if (err == -ECONNREFUSED) {
+        state::remove(dir, name);
+        return "no sandbox named '" + name + "': it is gone (a stale entry was removed)";
+    }
+    if (err == -ENOENT)
+        return "no sandbox named '" + name + "' (see 'nsjail-vpn ls')";
+    if (err < 0)
+        return "cannot reach the sandbox '" + name + "': " + sys::why(err);
+    return "";
+}
+
+int ls(bool json)
+{
+    auto dir = state::directory();
+    if (!dir) {
+        log::error("%s", dir.error().c_str());
+        return exit_failure;
+    }
+    std::vector<nlohmann::json> rows;
+    for (const auto& name : state::names(*dir)) {
+        UniqueFd fd;
+        int err = state::connect(*dir, name, fd);
+        if (err == -ECONNREFUSED || err == -ENOENT) {
+            state::remove(*dir, name);
+            log::warning("%s: its sandbox is gone; removed the stale entry", name.c_str());
+            if (json)
+                printf("%s\n", nlohmann::json{{"name", name}, {"state", "gone"}}.dump().c_str());
+            continue;
+        }
+        std::optional<std::string> answer;
+        if (err == 0 && channel::send(fd.get(), "status"))
+            answer = channel::receive(fd.get());
+        auto row = answer ? nlohmann::json::parse(*answer, nullptr, false) : nlohmann::json();
+        if (!row.is_object()) {
+            log::warning("%s: no answer from its launcher", name.c_str());
+            continue;
+        }
+        rows.push_back(row);
+    }
+    if (json) {
+        for (const auto& r : rows)
+            printf("%s\n", r.dump().c_str());
+        return 0;
+    }
+    printf("%-24s %8s %-4s %-10s %-15s %4s\n", "NAME", "UPTIME", "NET", "STATE", "ADDRESS", "APPS");
+    for (const auto& r : rows) {
+        long up = r.value("uptime", 0L);
+        char uptime[32];
+        snprintf(uptime, sizeof uptime, "%ld:%02ld:%02ld", up / 3600, up / 60 % 60, up % 60);
+        std::string address = r["address"].is_string() ? r["address"].get<std::string>() : "-";
+        printf("%-24s %8s %-4s %-10s %-15s %4d\n", r.value("name", "?").c_str(), uptime,
+               r.value("net", "?").c_str(), r.value("state", "?").c_str(), address.c_str(),
+               r.value("apps", 0));
+    }
+    return 0;
+}
+
+int stop(const std::string& name, bool json)
+{
+    UniqueFd fd;
+    std::string dir;
+    if (auto why = reach(name, fd, dir); !why.empty()) {
+        log::error("%s", why.c_str());
+        return exit_failure;
+    }
+    if (!channel::send(fd.get(), "stop")) {
+        log::error("cannot ask the sandbox '%s' to stop: %s", name.c_str(), sys::why(errno).c_str());
+        return exit_failure;
+    }
+    auto before = channel::receive(fd.get());
+    // The launcher closes the connection when it exits, the sandbox gone.
+    int wait_ms = (supervisor::stop_grace_seconds + 10) * 1000;
+    for (;;) {
+        pollfd p{fd.get(), POLLIN, 0};
+        if (poll(&p, 1, wait_ms) <= 0) {
+            log::error("the sandbox '%s' did not end within %d s", name.c_str(), wait_ms / 1000);
+            return exit_failure;
+        }
+        if (!channel::receive(fd.get()))
+            break;
+    }
+    if (json && before)
+        printf("%s\n", before->c_str());
+    return 0;
+}
+
+// The app of `exec`, in the sandbox's namespaces: as the first app, no capabilities.
+[[noreturn]] void exec_app(const std::vector<std::string>& command, int error_pipe)
+{
+    std::vector<std::string> args = command;
+    std::vector<char*> argv = sys::pointers(args);
+    sys::reset_signals();
+    int err = caps::drop_all() < 0 ? errno : 0;
+    std::string program;
+    if (!err && !(program = sys::find_command(command.front(), err)).empty()) {
+        execv(program.c_str(), argv.data());
+        err = errno;
+    }
+    (void)!write(error_pipe, &err, sizeof err);
+    _exit(exit_not_found);
+}
+
+int exec(const std::string& name, const std::vector<std::string>& command)
+{
+    UniqueFd fd;
+    std::string dir;
+    if (auto why = reach(name, fd, dir); !why.empty()) {
+        log::error("%s", why.c_str());
+        return exit_failure;
+    }
+    std::vector<UniqueFd> ns;
+    std::optional<std::string> answer;
+    if (channel::send(fd.get(), "join"))
+        answer = channel::receive_fds(fd.get(), ns);
+    if (!answer || *answer != "joined" || ns.size() != 4) {
+        std::string why = answer && answer->rfind("error ", 0) == 0 ? answer->substr(6)
+                                                                    : "no answer from its launcher";
+        log::error("cannot join the sandbox '%s': %s", name.c_str(), why.c_str());
+        return exit_failure;
+    }
+    char cwd[PATH_MAX];
+    bool have_cwd = getcwd(cwd, sizeof cwd) != nullptr;
+
+    // The user namespace first: it owns the others, and entering it gives us the
+    // capabilities in it that entering them needs. Our children are born in its PID
+    // namespace; we stay outside, as their parent.
+    const int types[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET};
+    for (size_t i = 0; i < 4; i++) {
+        if (setns(ns[i].get(), types[i]) < 0) {
+            log::error("cannot enter the sandbox '%s': %s", name.c_str(), sys::why(errno).c_str());
+            return exit_failure;
+        }
+    }
+    if (!have_cwd || chdir(cwd) < 0) {
+        log::warning("your working directory is not in the sandbox; the app starts in /");
+        (void)!chdir("/");
+    }
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (int sig : supervisor::forwarded)
+        sigaddset(&set, sig);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    UniqueFd signals(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+
+    int p[2];
+    if (!signals || pipe2(p, O_CLOEXEC) < 0) {
+        log::error("cannot start the app: %s", sys::why(errno).c_str());
+        return exit_failure;
+    }
+    UniqueFd r(p[0]), w(p[1]);
+    int err = 0;
+    auto child = sys::clone_into(0, err);
+    if (!child) {
+        log::error("cannot start the app: %s", sys::why(err).c_str());
+        return exit_failure;
+    }
+    if (child->pid == 0)
+        exec_app(command, w.get());
+    w.reset();
+    if (read(r.get(), &err, sizeof err) == sizeof err) {
+        log::error("cannot run '%s': %s", command.front().c_str(),
+                   err == ENOENT ? "command not found" : sys::why(err).c_str());
+        waitpid(child->pid, nullptr, 0);
+        return err == ENOENT ? exit_not_found : exit_cannot_execute;
+    }
+
+    for (;;) {
+        pollfd fds[1] = {{signals.get(), POLLIN, 0}};
+        if (poll(fds, 1, -1) < 0 && errno != EINTR)
+            break;
+        signalfd_siginfo si{};
+        while (read(signals.get(), &si, sizeof si) == sizeof si) {
+            // A terminal's signals reach the app directly (same process group).
+            if (si.ssi_signo != SIGCHLD) {
+                if (si.ssi_code != SI_KERNEL)
+                    sys::pidfd_send_signal(child->pidfd.get(), static_cast<int>(si.ssi_signo));
+                continue;
+            }
+            int status = 0;
+            if (waitpid(child->pid, &status, WNOHANG) == child->pid) {
+                if (WIFSIGNALED(status))
+                    sandbox::raise_signal(WTERMSIG(status));
+                return WEXITSTATUS(status);
+            }
+        }
+    }
+    return exit_failure;
+}
+
+} // namespace
+
+bool is_command(const char* word)
+{
+    return strcmp(word, "exec") == 0 || strcmp(word, "ls") == 0 || strcmp(word, "stop") == 0;
+}
+
+int main(int argc, char** argv)
+{
+    std::string cmd = argv[1];
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    if (cmd == "ls") {
+        if (rest.empty() || (rest.size() == 1 && rest[0] == "--json"))
+            return ls(!rest.empty());
+        return usage();
+    }
+    if (cmd == "stop") {
+        bool json = std::erase(rest, std::string("--json")) > 0;
+        if (rest.size() != 1)
+            return usage();
+        return stop(rest[0], json);
+    }
+    // exec NAME [--] COMMAND...
+    if (rest.empty())
+        return usage();
+    std::string name = rest[0];
+    rest.erase(rest.begin());
+    if (!rest.empty() && rest[0] == "--")
+        rest.erase(rest.begin());
+    if (rest.empty()) {
+        log::error("no COMMAND to run in the sandbox '%s'", log::shown(name).c_str());
+        log::hint("for example: nsjail-vpn exec %s -- curl https://example.org/", log::shown(name).c_str());
+        return exit_failure;
+    }
+    return exec(name, rest);
+}
+
+} // namespace nsjv::commands

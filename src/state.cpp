@@ -1,0 +1,133 @@
+#include "state.hpp"
+
+#include "sys.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+namespace nsjv::state {
+
+namespace {
+
+// A directory of ours that no one else can write into.
+bool private_dir(const std::string& path)
+{
+    struct stat st {};
+    return lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() &&
+           (st.st_mode & 022) == 0;
+}
+
+} // namespace
+
+bool valid_name(const std::string& name)
+{
+    if (name.empty() || name.size() > 24 || name[0] == '-')
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+Result<std::string> directory()
+{
+    std::string base;
+    const char* xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg && xdg[0] == '/' && private_dir(xdg))
+        base = xdg;
+    else if (std::string run = "/run/user/" + std::to_string(getuid()); private_dir(run))
+        base = run;
+    else
+        return fail("no private runtime directory for named sandboxes: set XDG_RUNTIME_DIR to a "
+                    "directory that is yours and that no one else can write (pam_systemd sets "
+                    "it at login to /run/user/" + std::to_string(getuid()) + ")");
+    std::string dir = base + "/nsjail-vpn";
+    if (mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST)
+        return fail("cannot create '" + dir + "': " + sys::why(errno));
+    struct stat st {};
+    if (lstat(dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+        return fail("'" + dir + "' is not a directory of yours: remove it");
+    if ((st.st_mode & 077) != 0 && chmod(dir.c_str(), 0700) < 0)
+        return fail("cannot make '" + dir + "' private: " + sys::why(errno));
+    return dir;
+}
+
+std::string socket_path(const std::string& dir, const std::string& name)
+{
+    return dir + "/" + name + ".sock";
+}
+
+std::string json_path(const std::string& dir, const std::string& name)
+{
+    return dir + "/" + name + ".json";
+}
+
+int write_atomic(const std::string& path, const std::string& text)
+{
+    std::string tmp = path + ".new";
+    UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd)
+        return -errno;
+    if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        fsync(fd.get()) < 0) {
+        int err = errno ? errno : EIO;
+        unlink(tmp.c_str());
+        return -err;
+    }
+    if (rename(tmp.c_str(), path.c_str()) < 0) {
+        int err = errno;
+        unlink(tmp.c_str());
+        return -err;
+    }
+    return 0;
+}
+
+std::vector<std::string> names(const std::string& dir)
+{
+    std::vector<std::string> out;
+    DIR* d = opendir(dir.c_str());
+    if (!d)
+        return out;
+    while (dirent* e = readdir(d)) {
+        std::string f = e->d_name;
+        if (f.size() > 5 && f.ends_with(".sock") && valid_name(f.substr(0, f.size() - 5)))
+            out.push_back(f.substr(0, f.size() - 5));
+    }
+    closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+int connect(const std::string& dir, const std::string& name, UniqueFd& out)
+{
+    std::string path = socket_path(dir, name);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sun.sun_path)
+        return -ENAMETOOLONG;
+    path.copy(sun.sun_path, path.size());
+    UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!fd)
+        return -errno;
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0)
+        return -errno;
+    ucred peer{};
+    socklen_t len = sizeof peer;
+    if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || peer.uid != getuid())
+        return -EPERM;
+    out = std::move(fd);
+    return 0;
+}
+
+void remove(const std::string& dir, const std::string& name)
+{
+    unlink(socket_path(dir, name).c_str());
+    unlink(json_path(dir, name).c_str());
+}
+
+} // namespace nsjv::state

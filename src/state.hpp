@@ -1,0 +1,39 @@
+// Where named sandboxes are recorded: $XDG_RUNTIME_DIR/nsjail-vpn (or
+// /run/user/UID/nsjail-vpn), 0700, holding per sandbox NAME.sock, the control
+// socket its launcher serves, and NAME.json, what it is. An entry is never
+// trusted: a socket that refuses is a sandbox that is gone.
+#pragma once
+
+#include "fd.hpp"
+#include "result.hpp"
+
+#include <string>
+#include <vector>
+
+namespace nsjv::state {
+
+// 1 to 24 of [a-z0-9-], starting with a letter or a digit.
+bool valid_name(const std::string& name);
+inline constexpr const char* name_rule = "1 to 24 lower-case letters, digits and '-', starting "
+                                         "with a letter or a digit";
+
+// The caller's state directory, created (0700) if missing.
+Result<std::string> directory();
+
+std::string socket_path(const std::string& dir, const std::string& name);
+std::string json_path(const std::string& dir, const std::string& name);
+
+// Writes text to path through a temporary file and a rename, mode 0600.
+int write_atomic(const std::string& path, const std::string& text);
+
+// The names that have a control socket in dir, sorted.
+std::vector<std::string> names(const std::string& dir);
+
+// Connects to NAME's control socket and checks that its peer is the caller's uid.
+// Returns 0, or -errno (-ECONNREFUSED, -ENOENT: the sandbox is gone).
+int connect(const std::string& dir, const std::string& name, UniqueFd& out);
+
+// Removes NAME's entry (socket and description).
+void remove(const std::string& dir, const std::string& name);
+
+} // namespace nsjv::state
