@@ -158,7 +158,7 @@ mount -n -t devpts -o newinstance,ptmxmode=0600,mode=0620 nsjv-pts "$pts" ||
     tb_die "cannot mount a devpts instance of the test's own"
 tb_on_exit "umount -n '$pts'; rmdir '$pts'"
 tb_as_cmd "$TB_USER1"
-report=$("$TB_PY" "$TB_LIB/ptyanswer.py" "$pts/ptmx" "$TB_T/prompt.tty" 'Password:' "$TB_OC_PASS" \
+report=$("$TB_PY" "$TB_LIB/ptyanswer.py" --secret "$pts/ptmx" "$TB_T/prompt.tty" 'Password:' "$TB_OC_PASS" \
     -- "${TB_AS[@]}" "$TB_LAUNCHER" --vpn-cmd "$(oc "$TB_OC_FULL_URL")" -- \
     sh -c "echo app-started; curl -sS --max-time 5 http://$TB_WHOAMI/; echo")
 tb_log "prompt: ${report//$'\n'/ }"

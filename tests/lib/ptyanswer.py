@@ -2,13 +2,17 @@
 """Run a command on a terminal of its own, as typed at a login shell, and
 answer its prompts the way a user would (test 23).
 
-usage: ptyanswer.py PTMX OUTPUT [EXPECT ANSWER]... -- CMD...
+usage: ptyanswer.py [--secret] PTMX OUTPUT [EXPECT ANSWER]... -- CMD...
 
 Opens a new pty from the devpts instance whose ptmx is PTMX (a private one),
 in the terminal's usual cooked mode with echo on. CMD runs as the leader of a
 new session with the pty as its controlling terminal and as fds 0-2. Each
 EXPECT is a regular expression waited for in what the terminal shows since the
-previous answer; then ANSWER and a newline are typed. Everything the terminal
+previous answer; then ANSWER and a newline are typed. With --secret, each
+answer waits (2 s at most) until the program has turned the terminal's echo
+off, as a person typing a password after the prompt would find it: a program
+that prints its prompt before it turns echo off would otherwise echo an
+answer typed at once. Everything the terminal
 shows goes to OUTPUT, with a line "<<typed N>>" where answer N was typed.
 When CMD has exited (60 s at most, then it is killed), prints "status=N" (or
 "signal=N", "timeout"), and "unanswered=K" if K prompts never came.
@@ -20,6 +24,7 @@ import select
 import signal
 import struct
 import sys
+import termios
 import time
 
 TIOCSPTLCK = 0x40045431
@@ -29,6 +34,9 @@ TIOCGPTPEER = 0x5441
 def main(argv):
     if "--" not in argv:
         sys.exit(__doc__)
+    secret = len(argv) > 1 and argv[1] == "--secret"
+    if secret:
+        argv = argv[:1] + argv[2:]
     split = argv.index("--")
     ptmx, output, pairs, cmd = argv[1], argv[2], argv[3:split], argv[split + 1:]
     if len(pairs) % 2 or not cmd:
@@ -64,6 +72,10 @@ def main(argv):
             out.write(data)
             seen += data
         if typed < len(prompts) and prompts[typed][0].search(seen):
+            if secret:
+                until = time.monotonic() + 2
+                while termios.tcgetattr(master)[3] & termios.ECHO and time.monotonic() < until:
+                    time.sleep(0.01)
             out.write(b"<<typed %d>>" % (typed + 1))
             os.write(master, prompts[typed][1] + b"\n")
             typed += 1
