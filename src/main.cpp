@@ -85,6 +85,10 @@ int parse(int argc, char** argv, Options& opt)
         ->type_name("NAME");
     app.add_flag("--keep", opt.keep,
                  "keep the named sandbox after its apps have exited, until 'nsjail-vpn stop NAME'");
+    app.add_option("--json-events", opt.events_fd,
+                   "write the VPN's state changes (down, reconnecting, connected) to this open "
+                   "file descriptor, one JSON object per line")
+        ->type_name("FD");
     app.add_flag("-v,--verbose", verbose, "show each step and the VPN client's log");
     app.add_flag("-q,--quiet", quiet, "show errors only");
 
@@ -159,6 +163,15 @@ int parse(int argc, char** argv, Options& opt)
         log::error("not a sandbox name: '%s'", log::shown(opt.name).c_str());
         log::hint("a name is %s", state::name_rule);
         return exit_failure;
+    }
+    if (app.count("--json-events")) {
+        int flags = opt.events_fd > 2 ? fcntl(opt.events_fd, F_GETFL) : -1;
+        if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY) {
+            log::error("--json-events %d: not a file descriptor open for writing above 2",
+                       opt.events_fd);
+            log::hint("open one in the shell: nsjail-vpn --json-events 3 ... 3>>events.jsonl");
+            return exit_failure;
+        }
     }
     if (opt.keep && opt.name.empty()) {
         log::error("--keep keeps a named sandbox: it needs --name NAME");

@@ -162,7 +162,10 @@ struct Named {
         else
             j["vpn"] = ctx.vpn == Vpn::wireguard ? "wireguard" : ctx.vpn == Vpn::script ? "command"
                                                                                          : "openvpn";
-        j["state"] = stopping ? "stopping" : !connected ? "connecting" : o.net == Net::vpn ? "connected" : "up";
+        j["state"] = stopping                ? "stopping"
+                     : connected             ? (o.net == Net::vpn ? "connected" : "up")
+                     : app_net               ? "down"
+                                             : "connecting";
         j["address"] = address.empty() ? nlohmann::json(nullptr) : nlohmann::json(address);
         j["apps"] = apps();
         j["keep"] = o.keep;
@@ -172,7 +175,7 @@ struct Named {
     // The last app gone, and not --keep: the supervisor may end the sandbox.
     void maybe_end(int ctl)
     {
-        if (!ended && !first_running && apps() == 0 && !ctx.options.keep && connected) {
+        if (!ended && !first_running && apps() == 0 && !ctx.options.keep && app_net) {
             channel::send(ctl, "end");
             ended = true;
         }
@@ -365,6 +368,11 @@ int run(Context& ctx)
                 named.app_net = std::move(passed.front());
             if (!name.empty())
                 state::write_atomic(state::json_path(ctx.state_dir, name), named.describe() + "\n");
+        } else if (*msg == "state down") {
+            named.connected = false;
+        } else if (msg->rfind("state connected ", 0) == 0) {
+            named.connected = true;
+            named.address = msg->substr(16);
         } else if (msg->rfind("status ", 0) == 0 || msg->rfind("fail ", 0) == 0) {
             outcome = parse_outcome(*msg);
             have_outcome = true;

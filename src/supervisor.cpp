@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -45,7 +46,30 @@ struct State {
     pid_t app = -1;
     Clock::time_point started = Clock::now();
     std::string address;  // the app's address: the tunnel's, or the uplink's with --net nat
+    // After the VPN client died: the next attempt to connect again, and how many failed.
+    bool reconnecting = false;
+    std::optional<Clock::time_point> retry_at;
+    int attempts = 0;
 };
+
+// A reconnect attempt that failed: the sandbox goes on, offline, and tries again.
+struct Retry {};
+
+// One JSON line on --json-events FD, if given: {"time", "event", ...}.
+void event(const State& s, const char* name, const std::string& address = "")
+{
+    if (s.ctx.options.events_fd < 0)
+        return;
+    nlohmann::json j;
+    j["time"] = time(nullptr);
+    j["event"] = name;
+    if (!s.ctx.options.name.empty())
+        j["name"] = s.ctx.options.name;
+    if (!address.empty())
+        j["address"] = address;
+    std::string line = j.dump() + "\n";
+    (void)!write(s.ctx.options.events_fd, line.data(), line.size());
+}
 
 [[noreturn]] void finish(State& s, const std::string& report)
 {
@@ -57,6 +81,10 @@ struct State {
 
 [[noreturn]] void failed(State& s, const std::string& message, const std::string& hint = "")
 {
+    if (s.reconnecting) {
+        log::warning("cannot reconnect: %s", message.c_str());
+        throw Retry{};
+    }
     log::error("%s", message.c_str());
     if (!hint.empty())
         log::hint("%s", hint.c_str());
@@ -228,6 +256,9 @@ std::string where(const Context& ctx)
     return ctx.vpn == Vpn::script ? "--vpn-cmd" : "'" + ctx.options.vpn_file + "'";
 }
 
+void obey(State& s);
+void reap_app(State& s);
+
 // One turn of waiting for the tunnel, of at most slice_ms (-1: until the deadline).
 // The client, the launcher, a signal and the clock can each end the wait for good;
 // the client's log is drained. Returns the hook's message if one came, its
@@ -254,18 +285,24 @@ std::optional<std::vector<std::string>> wait_turn(State& s, int slice_ms = -1)
     if (poll(fds, 4, timeout) < 0 && errno != EINTR)
         failed(s, "poll: " + sys::why(errno));
     if (fds[1].revents)
-        _exit(exit_failure);  // the launcher is gone
+        obey(s);  // the launcher: gone, or a named sandbox's "stop" or "end"
     if (fds[2].revents)
         openvpn::drain_log(c);
     if (fds[0].revents) {
         signalfd_siginfo si{};
         while (read(s.signals.get(), &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo != SIGCHLD && s.app > 0) {
+                kill(s.app, static_cast<int>(si.ssi_signo));  // reconnecting: the app runs
+                continue;
+            }
             if (si.ssi_signo != SIGCHLD) {
                 // Interrupted while connecting: nothing to pass on yet, so stop.
                 kill(c.pid, SIGTERM);
                 finish(s, "status signal " + std::to_string(si.ssi_signo));
             }
             int status = 0;
+            if (s.app > 0)
+                reap_app(s);
             if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
                 openvpn::drain_log(c);
                 std::string hint;
@@ -472,7 +509,8 @@ dns::Choice connect_wireguard(State& s)
     bool kernel = wireguard_kernel(s);
     if (!kernel)
         uapi = wireguard_go(s);
-    wireguard::wipe(wg);  // the kernel or wireguard-go holds the keys now
+    // The keys stay here, for starting wireguard-go again should it die; the
+    // launcher's copy is gone.
     netlink::Tunnel tunnel = wireguard::tunnel(wg, openvpn::tunnel_name);
     if (auto ok = hand_over(s, tunnel); !ok)
         failed(s, "cannot hand the tunnel to the app: " + ok.error());
@@ -635,6 +673,28 @@ void app_ended(State& s, int status)
     s.app = -1;
 }
 
+// The VPN client died: the apps are offline (INNER has no route but the tunnel,
+// and the tunnel went with the client). OpenVPN and wireguard-go are started again,
+// after 1, 2, 4 ... 60 s; a --vpn-cmd client is not, since it may need a password.
+void client_died(State& s, int status)
+{
+    std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                                          : "exited with status " + std::to_string(WEXITSTATUS(status));
+    s.vpn->pid = -1;
+    event(s, "down");
+    channel::send(s.control, "state down");
+    if (s.ctx.vpn == Vpn::script) {
+        log::warning("the VPN client %s; the apps are offline (a --vpn-cmd client is not "
+                     "started again: it may need your password)", how.c_str());
+        return;
+    }
+    static const int backoff[] = {1, 2, 4, 8, 16, 30, 60};
+    int delay = backoff[std::min(s.attempts, 6)];
+    log::warning("the VPN client %s; the apps are offline; connecting again in %d s", how.c_str(),
+                 delay);
+    s.retry_at = Clock::now() + std::chrono::seconds(delay);
+}
+
 void reap(State& s)
 {
     int status = 0;
@@ -644,7 +704,45 @@ void reap(State& s)
         if (pid == s.app)
             app_ended(s, status);
         else if (s.vpn && pid == s.vpn->pid)
-            log::warning("the VPN client exited; the sandbox's apps are offline until they end");
+            client_died(s, status);
+    }
+}
+
+// While reconnecting, only the app is reaped: the client is the connect's business.
+void reap_app(State& s)
+{
+    int status = 0;
+    if (s.app > 0 && waitpid(s.app, &status, WNOHANG) == s.app)
+        app_ended(s, status);
+}
+
+dns::Choice connect_vpn(State& s);
+
+// One attempt to connect again; a failure schedules the next.
+void reconnect(State& s)
+{
+    s.retry_at.reset();
+    s.reconnecting = true;
+    s.started = Clock::now();
+    event(s, "reconnecting");
+    try {
+        connect_vpn(s);
+        s.reconnecting = false;
+        s.attempts = 0;
+        log::notice("the VPN is connected again: %s", s.address.c_str());
+        event(s, "connected", s.address);
+        channel::send(s.control, "state connected " + s.address);
+    } catch (const Retry&) {
+        s.reconnecting = false;
+        s.attempts++;
+        if (s.vpn && s.vpn->pid > 0) {
+            kill(s.vpn->pid, SIGKILL);
+            int status = 0;
+            waitpid(s.vpn->pid, &status, 0);
+            client_died(s, status);
+        } else {
+            s.retry_at = Clock::now() + std::chrono::seconds(std::min(60, 1 << std::min(s.attempts, 6)));
+        }
     }
 }
 
@@ -692,8 +790,15 @@ void obey(State& s)
                          {s.control, POLLIN, 0},
                          {s.vpn ? s.vpn->log.get() : -1, POLLIN, 0},
                          {s.vpn ? s.vpn->hook.get() : -1, POLLIN, 0}};
-        if (poll(fds, 4, -1) < 0 && errno != EINTR)
+        int timeout = -1;
+        if (s.retry_at)
+            timeout = static_cast<int>(std::max<long>(
+                0, std::chrono::duration_cast<std::chrono::milliseconds>(*s.retry_at - Clock::now())
+                       .count()));
+        if (poll(fds, 4, timeout) < 0 && errno != EINTR)
             _exit(exit_failure);
+        if (s.retry_at && Clock::now() >= *s.retry_at)
+            reconnect(s);
         if (fds[1].revents)
             obey(s);
         if (fds[2].revents && !openvpn::drain_log(*s.vpn))
@@ -720,7 +825,7 @@ void obey(State& s)
 
 void run(Context& ctx, UniqueFd control)
 {
-    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, {}, -1, Clock::now(), {}};
+    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, {}, -1, Clock::now(), {}, false, {}, 0};
 
     // The launcher writes our uid/gid maps, then says "go"; until then we hold no
     // usable identity in the new user namespace.
@@ -746,6 +851,8 @@ void run(Context& ctx, UniqueFd control)
         attach_uplink(s);
 
     dns::Choice choice = choose_dns(s);
+    if (ctx.options.net == Net::vpn)
+        event(s, "connected", s.address);
     mounts::EtcFiles etc{dns::render_resolv_conf(choice), dns::render_nsswitch(ctx.host_nsswitch)};
     auto upper = mounts::overlay_etc(etc);
     if (!upper)
