@@ -226,7 +226,8 @@ struct Named {
 
     void accept_peer()
     {
-        UniqueFd fd(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        // Non-blocking: a peer that never reads cannot hold the sandbox's launcher up.
+        UniqueFd fd(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         ucred cred{};
         socklen_t len = sizeof cred;
         // The directory is the caller's alone; the check holds even if it were not.
