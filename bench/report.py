@@ -394,6 +394,29 @@ def memory(out):
     out.append("")
 
 
+def exec_stage(out, goals):
+    base = hyperfine("exec.json", "nsenter")
+    r = hyperfine("exec.json", "exec")
+    out.append("## Joining a named sandbox")
+    out.append("")
+    out.append("hyperfine -N, %s runs each; ratio to nsenter(1) into the same user, mount, PID and "
+               "network namespaces as the same user (which, unlike `exec`, neither drops "
+               "capabilities nor asks the sandbox's launcher)."
+               % (load("meta.json") or {}).get("runs", {}).get("fast", "?"))
+    out.append("")
+    out.append("| command | median | min – max | × nsenter |")
+    out.append("|---|---:|---:|---:|")
+    for res, label in ((base, "`nsenter -t APP -U -m -p -n --preserve-credentials true` (baseline)"),
+                       (r, "`nsjail-vpn exec NAME -- true`")):
+        out.append("| %s%s | %s | %s | %s |" % (label, failed_note(res), fmt_s(med(res)),
+                                                fmt_range(res and res["min"], res and res["max"]),
+                                                ratio(med(res), med(base))))
+    ok = None if not r or not base else med(r) / med(base) <= 2.0
+    goals.append(("`nsjail-vpn exec NAME -- true` ≤ 2× nsenter into the same namespaces",
+                  ratio(med(r), med(base)), ok))
+    out.append("")
+
+
 def main():
     if not D:
         sys.stderr.write(__doc__)
@@ -404,6 +427,7 @@ def main():
     startup(body, goals)
     network(body, goals)
     concurrency(body, goals)
+    exec_stage(body, goals)
     memory(body)
     out.append("## Goals of issue 6")
     out.append("")
