@@ -55,9 +55,11 @@ struct Context {
     // --vpn-cmd
     script::Command command;
 
-    // The caller's state directory of named sandboxes, hidden inside every sandbox;
-    // empty when there is none (then no sandbox can be named).
+    // The caller's state directory of named sandboxes; empty when there is none
+    // (then no sandbox can be named). It and every other place such state may be in
+    // are hidden inside every sandbox.
     std::string state_dir;
+    std::vector<std::string> hidden_state;
 
     // What the host's resolver files said, read before the sandbox hides them.
     std::string host_resolv_conf;

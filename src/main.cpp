@@ -97,6 +97,15 @@ int parse(int argc, char** argv, Options& opt)
         opt.command.emplace_back(argv[i]);
     argc = start;
 
+    // CLI11 reads an empty "--name=" as no value at all and then trips over the next
+    // word; the user meant a name, and is told what a name is.
+    for (int i = 1; i < argc; i++) {
+        if (std::string(argv[i]) == "--name=") {
+            log::error("not a sandbox name: ''");
+            log::hint("a name is %s", state::name_rule);
+            return exit_failure;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -159,7 +168,7 @@ int parse(int argc, char** argv, Options& opt)
                    opt.connect_timeout);
         return exit_failure;
     }
-    if (!opt.name.empty() && !state::valid_name(opt.name)) {
+    if (app.count("--name") && !state::valid_name(opt.name)) {
         log::error("not a sandbox name: '%s'", log::shown(opt.name).c_str());
         log::hint("a name is %s", state::name_rule);
         return exit_failure;

@@ -248,6 +248,7 @@ Result<bool> prepare(Context& ctx)
     if (!dir && !ctx.options.name.empty())
         return fail("cannot name the sandbox: " + dir.error());
     ctx.state_dir = dir ? *dir : "";
+    ctx.hidden_state = state::candidates();
     if (ctx.options.net == Net::vpn)
         return ctx.options.vpn_cmd.empty() ? prepare_vpn(ctx) : prepare_command(ctx);
     return true;

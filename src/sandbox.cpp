@@ -231,9 +231,17 @@ struct Named {
         ucred cred{};
         socklen_t len = sizeof cred;
         // The directory is the caller's alone; the check holds even if it were not.
-        if (fd && getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-            cred.uid == getuid())
-            peers.push_back({std::move(fd), false});
+        if (!fd || getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+            cred.uid != getuid())
+            return;
+        // And only from where we are: a process in a sandbox (any sandbox's user
+        // namespace) never drives one, whatever directory it found the socket in.
+        struct stat ours {}, theirs {};
+        std::string ns = "/proc/" + std::to_string(cred.pid) + "/ns/user";
+        if (stat("/proc/self/ns/user", &ours) < 0 || stat(ns.c_str(), &theirs) < 0 ||
+            ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev)
+            return;
+        peers.push_back({std::move(fd), false});
     }
 };
 

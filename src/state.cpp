@@ -52,9 +52,27 @@ Result<std::string> directory()
     struct stat st {};
     if (lstat(dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
         return fail("'" + dir + "' is not a directory of yours: remove it");
+    if ((st.st_mode & 077) != 0 && chmod(dir.c_str(), 0700) < 0 && errno == EROFS)
+        return fail("'" + dir + "' is hidden here: this is inside a sandbox, and sandboxes "
+                    "are listed and driven from outside");
     if ((st.st_mode & 077) != 0 && chmod(dir.c_str(), 0700) < 0)
         return fail("cannot make '" + dir + "' private: " + sys::why(errno));
     return dir;
+}
+
+std::vector<std::string> candidates()
+{
+    std::vector<std::string> out;
+    const char* xdg = getenv("XDG_RUNTIME_DIR");
+    for (std::string base : {std::string(xdg && xdg[0] == '/' ? xdg : ""),
+                             "/run/user/" + std::to_string(getuid())}) {
+        struct stat st {};
+        std::string dir = base + "/nsjail-vpn";
+        if (!base.empty() && lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+            std::find(out.begin(), out.end(), dir) == out.end())
+            out.push_back(dir);
+    }
+    return out;
 }
 
 std::string socket_path(const std::string& dir, const std::string& name)

@@ -20,6 +20,10 @@ inline constexpr const char* name_rule = "1 to 24 lower-case letters, digits and
 // The caller's state directory, created (0700) if missing.
 Result<std::string> directory();
 
+// Every directory named sandboxes of this user may be recorded in, that exists:
+// $XDG_RUNTIME_DIR/nsjail-vpn and /run/user/UID/nsjail-vpn. All are hidden in a sandbox.
+std::vector<std::string> candidates();
+
 std::string socket_path(const std::string& dir, const std::string& name);
 std::string json_path(const std::string& dir, const std::string& name);
 

@@ -860,8 +860,8 @@ void run(Context& ctx, UniqueFd control)
     s.etc_upper = std::move(*upper);
     if (auto ok = mounts::hide_host_resolvers(); !ok)
         failed(s, ok.error());
-    if (!ctx.state_dir.empty())
-        if (auto ok = mounts::hide(ctx.state_dir); !ok)
+    for (const auto& dir : ctx.hidden_state)
+        if (auto ok = mounts::hide(dir); !ok)
             failed(s, ok.error());
 
     start_app(s);

@@ -504,6 +504,10 @@ tb_add_user()
     mkdir -p "$home"
     chown "$uid:$uid" "$home"
     chmod 0700 "$home"
+    # Its XDG_RUNTIME_DIR (tb_as_cmd passes it), as a login would make it: in
+    # the suite's /run, the user's, 0700. Named sandboxes keep their state there.
+    install -d -m 0755 -o root -g root /run/user
+    install -d -m 0700 -o "$uid" -g "$uid" "/run/user/$uid"
 }
 
 tb_setup_users()
@@ -1239,19 +1243,22 @@ tb_topology_up()
 # (uid, gid and supplementary groups from the overlay's /etc) inside laptop,
 # with a clean environment, the user's home as working directory and every
 # signal at its default disposition (a script's background jobs otherwise
-# start with SIGINT ignored). Extra variables come from the array TB_ENV.
+# start with SIGINT ignored). XDG_RUNTIME_DIR is /run/user/UID (tb_add_user
+# made it), unless TB_NO_XDG is set. Extra variables come from the array
+# TB_ENV (a variable named there again wins: env takes the last).
 # Every element execs the next, so `"${TB_AS[@]}" CMD &` makes $! CMD's pid.
 tb_as_cmd()
 {
     local user=$1 uid gid home
     uid=$(id -u "$user") gid=$(id -g "$user") home=$TB/home/$user
-    local san=()
+    local san=() xdg=(XDG_RUNTIME_DIR="/run/user/$uid")
+    [[ -z ${TB_NO_XDG:-} ]] || xdg=()
     # Each command its own report names: a sandbox is a PID namespace, and two
     # supervisors (both pid 1) would otherwise write the same file.
     [[ -z $TB_SANITIZE ]] || san=("${TB_SAN_ENV[@]//"$TB_SAN_DIR/"/"$TB_SAN_DIR/${EPOCHREALTIME/./}-"}")
     TB_AS=(ip netns exec laptop setpriv --reuid="$uid" --regid="$gid" --init-groups
         env -i -C "$home" --default-signal HOME="$home" USER="$user" LOGNAME="$user"
-        PATH="$TB_USER_PATH" LANG=C.UTF-8 "${san[@]}" "${TB_ENV[@]}")
+        PATH="$TB_USER_PATH" LANG=C.UTF-8 "${xdg[@]}" "${san[@]}" "${TB_ENV[@]}")
 }
 TB_ENV=()
 
