@@ -43,6 +43,7 @@ Command nsjv::parse_command(int argc, const char* const* argv)
 {
     std::string_view verb = argc == 2 && argv[1] ? argv[1] : "";
     return verb == "attach"      ? Command::attach
+           : verb == "refresh"   ? Command::refresh
            : verb == "--version" ? Command::version
                                  : Command::refused;
 }

@@ -28,7 +28,7 @@ std::optional<uint32_t> parse_ipv4(std::string_view text);
 std::optional<Net> parse_net(std::string_view text); // "a.b.c.d/len", host bits zero
 
 // The command line: exactly "attach" or "--version" after argv[0]; anything else is refused.
-enum class Command { refused, attach, version };
+enum class Command { refused, attach, refresh, version };
 Command parse_command(int argc, const char* const* argv);
 std::string format_ipv4(uint32_t addr);
 bool overlaps(Net a, Net b);

@@ -278,13 +278,32 @@ static std::string attach(Netlink& rt, Netlink& nf, const Policy& policy, uid_t 
     return name;
 }
 
+// "refresh": an uplink of the policy that appeared after the sandboxes started (a dock, a
+// Wi-Fi that came back) gets forwarding, for the replies, as attach gives the ones present.
+// Nothing is created: the table is ensured first, as attach does, and only sysctls the
+// policy names are written.
+static void refresh(Netlink& nf, const Policy& policy)
+{
+    if (!policy.forwarding)
+        return;
+    int err = nf.open(NETLINK_NETFILTER);
+    err = err ? err : ensure_table(nf, policy);
+    check(!err, failed, err, "cannot set up the nftables table 'inet nsjail-vpn'");
+    for (const std::string& up : policy.uplinks) {
+        std::string path = "/proc/sys/net/ipv4/conf/" + up + "/forwarding";
+        Fd f(open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+        check((!f && errno == ENOENT) || (f && write(f.fd, "1", 1) == 1), failed, sys,
+              "cannot set '%s'", path.c_str());
+    }
+}
+
 int main(int argc, char** argv)
 {
     // Order of operations. Nothing on the host changes before step 9; every failure after it
     // removes the veth again.
     //  1. Clear the environment, open fds 0-2, close all but 0-3, reset timers and
     //     signals, umask 022, cwd "/", not dumpable: nothing the caller set up reaches on.
-    //  2. Parse argv: "attach" or "--version", nothing else; argc 0 included (then argv[1]
+    //  2. Parse argv: "attach", "refresh" or "--version", nothing else; argc 0 included (then argv[1]
     //     would be the environment), which parse_command never reads past.
     //  3. The caller's real uid, gid and groups; then root in full; reset resource limits.
     //  4. Read the policy: trusted only if it and every directory above it are root's alone.
@@ -295,12 +314,15 @@ int main(int argc, char** argv)
     //  9. Create the veth: host end nsjvN with the owner as IFLA_GROUP, eth0 in the sandbox.
     // 10. Host end: IPv6 off, the address. 11. The nftables table; then forwarding, link up.
     // 12. Read other firewalls' forward chains; release the lock; only then print.
+    // "refresh" takes steps 1-7 as attach does, then ensures the table and sets forwarding
+    // on the policy's uplinks that exist now (refresh()), releases the lock and prints.
     sanitize();
     Command command = parse_command(argc, argv);
     if (command == Command::version)
         return dprintf(STDOUT_FILENO, "nsjail-vpn-helper %s\n", NSJV_VERSION) < 0;
-    check(command == Command::attach, usage, 0,
-          "refused: usage: nsjail-vpn-helper attach, with a sandbox's network namespace on fd 3");
+    check(command == Command::attach || command == Command::refresh, usage, 0,
+          "refused: usage: nsjail-vpn-helper attach|refresh, with a sandbox's network namespace "
+          "on fd 3");
 
     uid_t uid = getuid();
     std::vector<gid_t> gids = become_root();
@@ -318,6 +340,12 @@ int main(int argc, char** argv)
     check(lock_fd >= 0, failed, sys, "cannot open '%s'", lock_path);
 
     Netlink rt, nf;
+    if (command == Command::refresh) {
+        refresh(nf, policy);
+        close(std::exchange(lock_fd, -1));
+        check(dprintf(STDOUT_FILENO, "v1 refreshed\n") > 0, failed, sys, "cannot write the result");
+        return 0;
+    }
     uint32_t addr = 0;
     std::vector<std::string> notes;
     std::string name = attach(rt, nf, policy, uid, allowance, addr);

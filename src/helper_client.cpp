@@ -186,17 +186,23 @@ Advice advise(const Conflict& c)
                 " oifname \"nsjv*\" ct state established,related accept'"};
 }
 
-Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
+namespace {
+
+// Runs `nsjail-vpn-helper VERB` with netns_fd as its fd 3; its stdout and stderr are
+// the returned pipes' read ends. Returns the pid, or -1 with f.message set.
+pid_t spawn(const char* verb, int netns_fd, UniqueFd& out_r, UniqueFd& err_r, Failure& f)
 {
     int out[2], err[2];
 
     if (!installed(f))
-        return fail(f.message);
+        return -1;
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
         f.message = "cannot run the helper: " + sys::why(errno);
-        return fail(f.message);
+        return -1;
     }
-    UniqueFd out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]);
+    out_r.reset(out[0]);
+    err_r.reset(err[0]);
+    UniqueFd out_w(out[1]), err_w(err[1]);
 
     pid_t pid = fork();
     if (pid == 0) {
@@ -206,18 +212,51 @@ Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
             !sys::place_fds({{devnull, 0}, {out_w.get(), 1}, {err_w.get(), 2}, {netns_fd, 3}}))
             _exit(1);
         sys::reset_signals();
-        char* const argv[] = {const_cast<char*>("nsjail-vpn-helper"),
-                              const_cast<char*>("attach"), nullptr};
+        char* const argv[] = {const_cast<char*>("nsjail-vpn-helper"), const_cast<char*>(verb),
+                              nullptr};
         char* const envp[] = {nullptr};
         execve(NSJV_HELPER_PATH, argv, envp);
         _exit(1);
     }
-    if (pid < 0) {
+    if (pid < 0)
         f.message = "cannot run the helper: " + sys::why(errno);
-        return fail(f.message);
+    return pid;
+}
+
+} // namespace
+
+bool refresh(int netns_fd, Failure& f)
+{
+    UniqueFd out_r, err_r;
+    pid_t pid = spawn("refresh", netns_fd, out_r, err_r, f);
+    if (pid < 0)
+        return false;
+    std::string said_out, said_err;
+    char buf[512];
+    ssize_t n;
+    while ((n = read(out_r.get(), buf, sizeof buf)) > 0 && said_out.size() < 4096)
+        said_out.append(buf, static_cast<size_t>(n));
+    while ((n = read(err_r.get(), buf, sizeof buf)) > 0 && said_err.size() < 4096)
+        said_err.append(buf, static_cast<size_t>(n));
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    out_w.reset();
-    err_w.reset();
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && said_out == "v1 refreshed\n")
+        return true;
+    while (!said_err.empty() && said_err.back() == '\n')
+        said_err.pop_back();
+    if (said_err.rfind("nsjail-vpn-helper: ", 0) == 0)
+        said_err = said_err.substr(19);
+    explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f);
+    return false;
+}
+
+Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
+{
+    UniqueFd out_r, err_r;
+    pid_t pid = spawn("attach", netns_fd, out_r, err_r, f);
+    if (pid < 0)
+        return fail(f.message);
 
     // The helper prints one short line on one of them; read until a whole lease line
     // arrived, or both are closed.

@@ -50,4 +50,8 @@ struct Failure {
 // `helper_pid` later.
 Result<Lease> attach(int netns_fd, Failure& failure, pid_t& helper_pid);
 
+// Runs `nsjail-vpn-helper refresh` for the sandbox whose network namespace is netns_fd:
+// forwarding on the policy's uplinks that exist now. False with failure set on error.
+bool refresh(int netns_fd, Failure& failure);
+
 } // namespace nsjv::helper

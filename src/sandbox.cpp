@@ -2,18 +2,21 @@
 
 #include "channel.hpp"
 #include "helper_client.hpp"
-#include "wireguard_config.hpp"
 #include "log.hpp"
 #include "state.hpp"
 #include "supervisor.hpp"
 #include "sys.hpp"
+#include "wireguard_config.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
-#include <ctime>
+#include <chrono>
 #include <csignal>
+#include <cstring>
+#include <ctime>
 #include <fcntl.h>
+#include <linux/rtnetlink.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -245,6 +248,46 @@ struct Named {
     }
 };
 
+// The host's link and route changes. A policy uplink that appears after the sandbox got its
+// veth (a dock, a Wi-Fi back), or becomes the default route, needs forwarding for the
+// replies, and only the helper can give it: `helper refresh`.
+UniqueFd watch_host()
+{
+    UniqueFd fd(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE;
+    if (!fd || bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
+        return UniqueFd();
+    return fd;
+}
+
+// Whether what arrived is worth a refresh: a link that is not a sandbox's, or a change of
+// the main table's default route. Sandboxes starting and ending (nsjv* links) are not.
+bool host_changed(int fd)
+{
+    alignas(nlmsghdr) char buf[16384];
+    bool changed = false;
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+        int left = static_cast<int>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+            if (h->nlmsg_type == RTM_NEWLINK) {
+                auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(h));
+                int len = static_cast<int>(IFLA_PAYLOAD(h));
+                for (auto* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+                    if (a->rta_type == IFLA_IFNAME &&
+                        strncmp(static_cast<char*>(RTA_DATA(a)), "nsjv", 4) != 0)
+                        changed = true;
+            } else if (h->nlmsg_type == RTM_NEWROUTE) {
+                auto* r = static_cast<rtmsg*>(NLMSG_DATA(h));
+                changed = changed || (r->rtm_dst_len == 0 && r->rtm_table == RT_TABLE_MAIN);
+            }
+        }
+    }
+    return changed;
+}
+
 // The control socket of a named sandbox; fails if the name is taken by a live one.
 Result<UniqueFd> listen_as(const std::string& dir, const std::string& name)
 {
@@ -330,13 +373,35 @@ int run(Context& ctx)
     Outcome outcome;
     bool have_outcome = false;
     pid_t helper_pid = -1;
+    UniqueFd host;
+    std::optional<std::chrono::steady_clock::time_point> refresh_at;
     for (bool done = false; !done;) {
-        std::vector<pollfd> fds = {{ctl, POLLIN, 0}, {signals.get(), POLLIN, 0},
-                                   {named.listener.get(), POLLIN, 0}};
+        std::vector<pollfd> fds = {{ctl, POLLIN, 0},
+                                   {signals.get(), POLLIN, 0},
+                                   {named.listener.get(), POLLIN, 0},
+                                   {host.get(), POLLIN, 0}};
         for (const auto& p : named.peers)
             fds.push_back({p.fd.get(), POLLIN, 0});
-        if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
+        int timeout = -1;
+        if (refresh_at)
+            timeout = static_cast<int>(std::max<long>(
+                0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                       *refresh_at - std::chrono::steady_clock::now())
+                       .count()));
+        if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR)
             break;
+        // A burst of changes (a dock brings several links) is one refresh, 0.3 s after it.
+        if (fds[3].revents && host_changed(host.get()))
+            refresh_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+        if (refresh_at && std::chrono::steady_clock::now() >= *refresh_at) {
+            refresh_at.reset();
+            std::string path = "/proc/" + std::to_string(child->pid) + "/ns/net";
+            UniqueFd netns(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+            helper::Failure failure;
+            if (netns && !helper::refresh(netns.get(), failure))
+                log::warning("the host's network changed, and the helper could not update "
+                             "forwarding: %s", failure.message.c_str());
+        }
         signalfd_siginfo si{};
         while (read(signals.get(), &si, sizeof si) == sizeof si) {
             // The terminal already signalled the whole process group, app included.
@@ -345,7 +410,7 @@ int run(Context& ctx)
         }
         if (fds[2].revents)
             named.accept_peer();
-        for (size_t i = 3, k = 0; i < fds.size(); i++) {
+        for (size_t i = 4, k = 0; i < fds.size(); i++) {
             // fds[i] is peers[k] as they were when polled; a peer that went is erased.
             if (fds[i].revents && !named.serve(named.peers[k], ctl)) {
                 named.peers.erase(named.peers.begin() + static_cast<long>(k));
@@ -370,6 +435,8 @@ int run(Context& ctx)
         if (*msg == "need-uplink") {
             if (!give_uplink(child->pid, ctl, helper_pid))
                 channel::send(ctl, "no-uplink");
+            else
+                host = watch_host();
         } else if (msg->rfind("started ", 0) == 0) {
             named.connected = named.first_running = true;
             named.address = msg->substr(8) == "-" ? "" : msg->substr(8);

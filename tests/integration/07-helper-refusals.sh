@@ -94,6 +94,20 @@ cp -p "$TB_T/policy.orig" "$TB_POLICY"
 
 # Control: the same helper, a valid request.
 before=$(tb_laptop_state)
+# refresh: the same checks of the caller and fd 3 as attach, and it creates nothing.
+laptop_self_refresh() { tb_as "$TB_USER1" sh -c 'exec "$0" refresh 3</proc/self/ns/net' \
+    "$TB_HELPER" >"$TB_T/h.out" 2>"$TB_T/h.err"; H_RC=$?; }
+hs_refused "refresh: laptop's own netns" 4 "$HS_NOT_NETNS" laptop_self_refresh
+hs_refused "refresh: another user's own user-namespace netns" 4 "$HS_NOT_CALLERS" \
+    hs_helper "$TB_USER1" "/proc/$other/ns/net" refresh
+hs_refused "refresh: fd 3 closed" 4 "$HS_NOT_NETNS" hs_helper "$TB_USER1" - refresh
+hs_helper "$TB_USER1" "$own_net" refresh
+tb_is "refresh: a valid request succeeds with its one line" "$H_RC:$(cat "$TB_T/h.out")" \
+    "0:v1 refreshed"
+tb_is "refresh: it created no host end" "$(tb_hostlinks)" ""
+tb_is "refresh: no veth in the caller's netns either" \
+    "$(tb_nsenter "$own" ip -o link show | grep -c eth0)" 0
+
 hs_helper "$TB_USER1" "$own_net" attach
 after=$(tb_laptop_state)
 if tb_is "control: a valid request succeeds" "$H_RC" 0; then

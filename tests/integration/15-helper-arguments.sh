@@ -1,5 +1,5 @@
 #!/bin/bash
-# Test 15: the command line. The helper takes exactly "attach" or "--version"
+# Test 15: the command line. The helper takes exactly "attach", "refresh" or "--version"
 # after argv[0] and nothing else: no interface name, no option, no fd number
 # (fd 3 is fixed). Every other command line, with a valid namespace of the
 # caller's own on fd 3, must be a usage refusal (status 2, its one fixed
@@ -38,6 +38,8 @@ usage "attach three (not a number)" attach three
 usage "--fd=3 attach" --fd=3 attach
 usage "--version extra" --version extra
 usage "attach --version" attach --version
+usage "refresh attach (two commands)" refresh attach
+usage "REFRESH (case)" REFRESH
 usage "attach attach (repeated)" attach attach
 usage "10000 times attach" "${many[@]}"
 usage "--help" --help

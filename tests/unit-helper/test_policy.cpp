@@ -212,6 +212,9 @@ TEST_CASE("the command line: exactly one verb after argv[0]")
         return parse_command(int(argv.size()), argv.data());
     };
     CHECK(of({"nsjail-vpn-helper", "attach"}) == Command::attach);
+    CHECK(of({"nsjail-vpn-helper", "refresh"}) == Command::refresh);
+    CHECK(of({"nsjail-vpn-helper", "refresh", "extra"}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", "Refresh"}) == Command::refused);
     CHECK(of({"anything", "--version"}) == Command::version);
     CHECK(of({}) == Command::refused);
     CHECK(of({"nsjail-vpn-helper"}) == Command::refused);
