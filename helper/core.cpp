@@ -39,8 +39,25 @@ std::optional<Net> nsjv::parse_net(std::string_view text)
     return Net{*addr, *len};
 }
 
+bool nsjv::valid_name(std::string_view name)
+{
+    return !name.empty() && name.size() <= 24 && name[0] != '-' &&
+           name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == name.npos;
+}
+
+std::string nsjv::published_path(uint32_t uid, std::string_view name)
+{
+    return "/run/netns/nsjv-" + std::to_string(uid) + "-" + std::string(name);
+}
+
 Command nsjv::parse_command(int argc, const char* const* argv)
 {
+    if (argc == 3 && argv[1] && argv[2] && valid_name(argv[2])) {
+        std::string_view verb = argv[1];
+        return verb == "publish"     ? Command::publish
+               : verb == "unpublish" ? Command::unpublish
+                                     : Command::refused;
+    }
     std::string_view verb = argc == 2 && argv[1] ? argv[1] : "";
     return verb == "attach"      ? Command::attach
            : verb == "refresh"   ? Command::refresh
@@ -186,7 +203,7 @@ static const char* apply(Policy& p, std::vector<std::string_view>& seen,
         return add(p.pools, net && net->len >= 16 && net->len <= 30 && !clash(*net),
                    net.value_or(Net{}));
     bool number = key == "max-per-user" || key == "max-sandboxes";
-    if (!number && key != "forwarding" && key != "host-access")
+    if (!number && key != "forwarding" && key != "host-access" && key != "publish")
         return "unknown key";
     if (std::count(seen.begin(), seen.end(), key))
         return "duplicate key";
@@ -196,7 +213,8 @@ static const char* apply(Policy& p, std::vector<std::string_view>& seen,
     if (number)
         (key == "max-per-user" ? p.max_per_user : p.max_sandboxes) = *n;
     else
-        (key == "forwarding" ? p.forwarding : p.host_access) = value == "yes";
+        (key == "forwarding" ? p.forwarding : key == "publish" ? p.publish : p.host_access) =
+            value == "yes";
     return nullptr;
 }
 

@@ -27,9 +27,15 @@ struct Net { // an IPv4 network, in host byte order
 std::optional<uint32_t> parse_ipv4(std::string_view text);
 std::optional<Net> parse_net(std::string_view text); // "a.b.c.d/len", host bits zero
 
-// The command line: exactly "attach" or "--version" after argv[0]; anything else is refused.
-enum class Command { refused, attach, refresh, version };
+// The command line after argv[0]: exactly "attach", "refresh", "publish NAME", "unpublish
+// NAME" or "--version"; anything else is refused. NAME: 1 to 24 of [a-z0-9-], not
+// starting with '-' (the launcher's rule for sandbox names).
+enum class Command { refused, attach, refresh, publish, unpublish, version };
 Command parse_command(int argc, const char* const* argv);
+bool valid_name(std::string_view name);
+// Where "publish NAME" puts the caller's sandbox for root's tools (ip netns): one entry
+// per user and name, the uid in it, so that no user's entry can be another's.
+std::string published_path(uint32_t uid, std::string_view name);
 std::string format_ipv4(uint32_t addr);
 bool overlaps(Net a, Net b);
 
@@ -42,7 +48,7 @@ struct Policy {
     std::vector<Principal> users, groups;
     std::vector<std::string> uplinks;
     std::vector<Net> pools;
-    bool forwarding = false, host_access = false;
+    bool forwarding = false, host_access = false, publish = false;
     unsigned max_per_user = 8, max_sandboxes = 64; // per user by default, and on the host
 };
 struct ParsedPolicy { // a policy, or the first error (line 0: the file as a whole)

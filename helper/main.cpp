@@ -8,6 +8,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/if.h>
@@ -19,6 +20,7 @@
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -297,6 +299,64 @@ static void refresh(Netlink& nf, const Policy& policy)
     }
 }
 
+// "publish NAME": fd 3 (checked as for attach) bind-mounted at published_path(), for root's
+// tools (`ip netns exec`, `ss -N`). Never over an existing entry; at most the caller's
+// allowance of entries, since each pins a namespace until unpublished.
+static void publish(const std::string& path, uid_t uid, unsigned allowance)
+{
+    std::string mine = "nsjv-" + std::to_string(uid) + "-";
+    unsigned entries = 0;
+    if (DIR* d = opendir("/run/netns")) {
+        while (dirent* e = readdir(d))
+            entries += std::string_view(e->d_name).starts_with(mine);
+        closedir(d);
+    }
+    check(entries < allowance, denied, 0, "refused: limit reached: %u published at once for "
+          "this user", allowance);
+    check(mkdir("/run/netns", 0755) == 0 || errno == EEXIST, failed, sys,
+          "cannot create '/run/netns'");
+    struct stat st;
+    check(lstat("/run/netns", &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+              (st.st_mode & 022) == 0,
+          failed, 0, "refused: /run/netns is not a directory of root's alone");
+    Fd point(open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0));
+    check(point || errno != EEXIST, denied, 0, "refused: the name is taken in /run/netns");
+    check(bool(point), failed, sys, "cannot create the entry in /run/netns");
+    if (mount("/proc/self/fd/3", path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+        int err = errno;
+        unlink(path.c_str());
+        check(false, failed, err, "cannot bind the sandbox's namespace in /run/netns");
+    }
+}
+
+// "unpublish NAME": only an entry that is a network namespace the caller's user namespace
+// owns (or the empty mount point a publish killed half-way left behind).
+static void unpublish(const std::string& path, uid_t uid)
+{
+    Fd entry(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    check(entry || errno != ENOENT, denied, 0, "refused: no such entry in /run/netns");
+    check(bool(entry), failed, sys, "cannot open the entry in /run/netns");
+    struct statfs fs;
+    struct stat st;
+    check(fstatfs(entry.fd, &fs) == 0 && fstat(entry.fd, &st) == 0, failed, sys,
+          "cannot inspect the entry in /run/netns");
+    if (fs.f_type != NSFS_MAGIC) {
+        check(S_ISREG(st.st_mode) && st.st_size == 0 && st.st_uid == 0, denied, 0,
+              "refused: the entry in /run/netns is not a published sandbox");
+        check(unlink(path.c_str()) == 0, failed, sys, "cannot remove the entry in /run/netns");
+        return;
+    }
+    Fd userns(ioctl(entry.fd, NS_GET_USERNS));
+    uid_t owner = 0;
+    check(ioctl(entry.fd, NS_GET_NSTYPE) == CLONE_NEWNET && userns &&
+              ioctl(userns.fd, NS_GET_OWNER_UID, &owner) == 0 && owner == uid,
+          denied, 0, "refused: the entry in /run/netns is not the caller's");
+    entry = Fd();
+    check(umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0, failed, sys,
+          "cannot unmount the entry in /run/netns");
+    check(unlink(path.c_str()) == 0, failed, sys, "cannot remove the entry in /run/netns");
+}
+
 int main(int argc, char** argv)
 {
     // Order of operations. Nothing on the host changes before step 9; every failure after it
@@ -320,16 +380,20 @@ int main(int argc, char** argv)
     Command command = parse_command(argc, argv);
     if (command == Command::version)
         return dprintf(STDOUT_FILENO, "nsjail-vpn-helper %s\n", NSJV_VERSION) < 0;
-    check(command == Command::attach || command == Command::refresh, usage, 0,
-          "refused: usage: nsjail-vpn-helper attach|refresh, with a sandbox's network namespace "
-          "on fd 3");
+    check(command != Command::refused, usage, 0,
+          "refused: usage: nsjail-vpn-helper attach|refresh|publish NAME|unpublish NAME, with a "
+          "sandbox's network namespace on fd 3");
 
     uid_t uid = getuid();
     std::vector<gid_t> gids = become_root();
     Policy policy = load_policy(uid);
-    check_netns(uid);
+    if (command != Command::unpublish) // it names its entry; the namespace may be gone
+        check_netns(uid);
     unsigned allowance = allowance_of(policy, uid, gids);
     check(allowance > 0, denied, 0, "refused: not permitted by the helper policy");
+    bool publishing = command == Command::publish || command == Command::unpublish;
+    check(!publishing || policy.publish, denied, 0,
+          "refused: publishing is not permitted by the helper policy");
 
     // One helper at a time plans and creates, so two never pick the same /31.
     lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -339,6 +403,18 @@ int main(int argc, char** argv)
         check(errno == EWOULDBLOCK && i < 100, failed, sys, "cannot lock '%s'", lock_path);
     check(lock_fd >= 0, failed, sys, "cannot open '%s'", lock_path);
 
+    if (publishing) {
+        std::string path = published_path(uid, argv[2]);
+        if (command == Command::publish)
+            publish(path, uid, allowance);
+        else
+            unpublish(path, uid);
+        close(std::exchange(lock_fd, -1));
+        check(dprintf(STDOUT_FILENO, "v1 %s %s\n",
+                      command == Command::publish ? "published" : "unpublished", path.c_str()) > 0,
+              failed, sys, "cannot write the result");
+        return 0;
+    }
     Netlink rt, nf;
     if (command == Command::refresh) {
         refresh(nf, policy);

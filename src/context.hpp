@@ -33,6 +33,7 @@ struct Options {
     bool new_session = false;  // the app without a controlling terminal (no TIOCSTI into it)
     std::string name;          // --name: a named sandbox, which `exec`, `ls` and `stop` know
     bool keep = false;         // --keep: it outlives its apps, until `stop`
+    bool publish = false;      // --publish: root's `ip netns` sees the app's namespace
     int events_fd = -1;        // --json-events FD: the VPN's state changes, one JSON line each
 };
 

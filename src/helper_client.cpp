@@ -76,7 +76,7 @@ bool installed(Failure& f)
     return true;
 }
 
-void explain(int status, std::string said, Failure& f)
+void explain(int status, std::string said, Failure& f, const char* action)
 {
     const std::string policy = NSJV_POLICY_PATH;
     const bool refused = said.rfind("refused: ", 0) == 0;
@@ -84,8 +84,8 @@ void explain(int status, std::string said, Failure& f)
     if (refused)
         said.erase(0, 9);
     f.message =
-        std::string(refused ? "the helper refused to connect" : "the helper could not connect") +
-        " the sandbox: " + (said.empty() ? "exit status " + std::to_string(status) : said);
+        std::string(refused ? "the helper refused to " : "the helper could not ") + action +
+        ": " + (said.empty() ? "exit status " + std::to_string(status) : said);
     switch (status) {
     case 3:
         if (said.find("on this host") != std::string::npos)
@@ -94,6 +94,13 @@ void explain(int status, std::string said, Failure& f)
         else if (said.find("limit reached") != std::string::npos)
             f.hint = "end one of your sandboxes, or ask your administrator for a higher "
                      "limit (max-per-user, or one on your allow-user line) in '" + policy + "'";
+        else if (said.find("publishing is not permitted") != std::string::npos)
+            f.hint = "run without --publish, or ask your administrator to add 'publish yes' to '" +
+                     policy + "'";
+        else if (said.find("taken in /run/netns") != std::string::npos)
+            f.hint = "choose another --name";
+        else if (said.find("published at once") != std::string::npos)
+            f.hint = "stop one of your published sandboxes first";
         else if (said.find("not permitted by the helper policy") != std::string::npos)
             f.hint = "ask your administrator to allow you in '" + policy + "' (allow-user " +
                      "or allow-group; see nsjail-vpn-helper(8)), or run with --net none";
@@ -190,7 +197,8 @@ namespace {
 
 // Runs `nsjail-vpn-helper VERB` with netns_fd as its fd 3; its stdout and stderr are
 // the returned pipes' read ends. Returns the pid, or -1 with f.message set.
-pid_t spawn(const char* verb, int netns_fd, UniqueFd& out_r, UniqueFd& err_r, Failure& f)
+pid_t spawn(const char* verb, int netns_fd, UniqueFd& out_r, UniqueFd& err_r, Failure& f,
+            const char* name = nullptr)
 {
     int out[2], err[2];
 
@@ -213,7 +221,7 @@ pid_t spawn(const char* verb, int netns_fd, UniqueFd& out_r, UniqueFd& err_r, Fa
             _exit(1);
         sys::reset_signals();
         char* const argv[] = {const_cast<char*>("nsjail-vpn-helper"), const_cast<char*>(verb),
-                              nullptr};
+                              const_cast<char*>(name), nullptr};
         char* const envp[] = {nullptr};
         execve(NSJV_HELPER_PATH, argv, envp);
         _exit(1);
@@ -225,10 +233,14 @@ pid_t spawn(const char* verb, int netns_fd, UniqueFd& out_r, UniqueFd& err_r, Fa
 
 } // namespace
 
-bool refresh(int netns_fd, Failure& f)
+namespace {
+
+// A helper command whose answer is one "v1 ..." line, expected to start with `want`.
+bool simple(const char* verb, int netns_fd, const char* name, const std::string& want,
+            Failure& f)
 {
     UniqueFd out_r, err_r;
-    pid_t pid = spawn("refresh", netns_fd, out_r, err_r, f);
+    pid_t pid = spawn(verb, netns_fd, out_r, err_r, f, name);
     if (pid < 0)
         return false;
     std::string said_out, said_err;
@@ -241,14 +253,37 @@ bool refresh(int netns_fd, Failure& f)
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && said_out == "v1 refreshed\n")
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && said_out.rfind(want, 0) == 0)
         return true;
     while (!said_err.empty() && said_err.back() == '\n')
         said_err.pop_back();
     if (said_err.rfind("nsjail-vpn-helper: ", 0) == 0)
         said_err = said_err.substr(19);
-    explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f);
+    std::string v = verb;
+    const char* action = v == "publish"     ? "publish the sandbox"
+                         : v == "unpublish" ? "remove the sandbox's entry in /run/netns"
+                                            : "update forwarding";
+    explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f, action);
     return false;
+}
+
+} // namespace
+
+bool refresh(int netns_fd, Failure& f) { return simple("refresh", netns_fd, nullptr, "v1 refreshed\n", f); }
+
+bool publish(int netns_fd, const std::string& name, Failure& f)
+{
+    return simple("publish", netns_fd, name.c_str(), "v1 published ", f);
+}
+
+bool unpublish(const std::string& name, Failure& f)
+{
+    return simple("unpublish", -1, name.c_str(), "v1 unpublished ", f);
+}
+
+std::string published_path(const std::string& name)
+{
+    return "/run/netns/nsjv-" + std::to_string(getuid()) + "-" + name;
 }
 
 Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
@@ -293,7 +328,8 @@ Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
         said_err.pop_back();
     if (said_err.rfind("nsjail-vpn-helper: ", 0) == 0)
         said_err = said_err.substr(19);
-    explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f);
+    explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f,
+            "connect the sandbox");
     return fail(f.message);
 }
 

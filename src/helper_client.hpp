@@ -54,4 +54,10 @@ Result<Lease> attach(int netns_fd, Failure& failure, pid_t& helper_pid);
 // forwarding on the policy's uplinks that exist now. False with failure set on error.
 bool refresh(int netns_fd, Failure& failure);
 
+// `nsjail-vpn-helper publish NAME` with the app's network namespace on fd 3, and
+// `unpublish NAME`: the sandbox at published_path(NAME), for root's ip netns.
+bool publish(int netns_fd, const std::string& name, Failure& failure);
+bool unpublish(const std::string& name, Failure& failure);
+std::string published_path(const std::string& name);
+
 } // namespace nsjv::helper

@@ -85,6 +85,9 @@ int parse(int argc, char** argv, Options& opt)
         ->type_name("NAME");
     app.add_flag("--keep", opt.keep,
                  "keep the named sandbox after its apps have exited, until 'nsjail-vpn stop NAME'");
+    app.add_flag("--publish", opt.publish,
+                 "show the named sandbox to root's tools: ip netns exec nsjv-UID-NAME ... "
+                 "(if the helper policy allows it)");
     app.add_option("--json-events", opt.events_fd,
                    "write the VPN's state changes (down, reconnecting, connected) to this open "
                    "file descriptor, one JSON object per line")
@@ -181,6 +184,14 @@ int parse(int argc, char** argv, Options& opt)
             log::hint("open one in the shell: nsjail-vpn --json-events 3 ... 3>>events.jsonl");
             return exit_failure;
         }
+    }
+    if (opt.publish && opt.name.empty()) {
+        log::error("--publish shows a named sandbox: it needs --name NAME");
+        return exit_failure;
+    }
+    if (opt.publish && opt.net == Net::none) {
+        log::error("--publish has no use with --net none: the sandbox has no network to look at");
+        return exit_failure;
     }
     if (opt.keep && opt.name.empty()) {
         log::error("--keep keeps a named sandbox: it needs --name NAME");

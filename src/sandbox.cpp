@@ -142,6 +142,7 @@ struct Named {
     bool connected = false;
     bool ended = false;
     bool stopping = false;
+    bool published = false;
 
     int apps() const
     {
@@ -172,6 +173,8 @@ struct Named {
         j["address"] = address.empty() ? nlohmann::json(nullptr) : nlohmann::json(address);
         j["apps"] = apps();
         j["keep"] = o.keep;
+        j["published"] = published ? nlohmann::json(helper::published_path(o.name))
+                                   : nlohmann::json(nullptr);
         return j.dump();
     }
 
@@ -327,6 +330,14 @@ int run(Context& ctx)
     }
     const std::string& name = ctx.options.name;
     UniqueFd listener;
+    struct stat taken {};
+    if (ctx.options.publish && lstat(helper::published_path(name).c_str(), &taken) == 0) {
+        log::error("cannot publish the sandbox: '%s' exists already",
+                   helper::published_path(name).c_str());
+        log::hint("choose another --name, or (as root) remove the entry: ip netns delete %s",
+                  helper::published_path(name).substr(11).c_str());
+        return exit_failure;
+    }
     if (!name.empty()) {
         auto l = listen_as(ctx.state_dir, name);
         if (!l) {
@@ -444,6 +455,17 @@ int run(Context& ctx)
                 named.app_net = std::move(passed.front());
             if (!name.empty())
                 state::write_atomic(state::json_path(ctx.state_dir, name), named.describe() + "\n");
+        } else if (*msg == "publish") {
+            helper::Failure failure;
+            if (!passed.empty() && helper::publish(passed.front().get(), name, failure)) {
+                named.published = true;
+                channel::send(ctl, "published");
+            } else {
+                log::error("%s", failure.message.c_str());
+                if (!failure.hint.empty())
+                    log::hint("%s", failure.hint.c_str());
+                channel::send(ctl, "not-published");
+            }
         } else if (*msg == "state down") {
             named.connected = false;
         } else if (msg->rfind("state connected ", 0) == 0) {
@@ -462,6 +484,12 @@ int run(Context& ctx)
 
     int status = 0;
     while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (named.published) {
+        helper::Failure failure;
+        if (!helper::unpublish(name, failure))
+            log::warning("cannot remove '%s': %s", helper::published_path(name).c_str(),
+                         failure.message.c_str());
     }
     if (!name.empty())
         state::remove(ctx.state_dir, name);

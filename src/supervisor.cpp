@@ -864,9 +864,18 @@ void run(Context& ctx, UniqueFd control)
         if (auto ok = mounts::hide(dir); !ok)
             failed(s, ok.error());
 
-    start_app(s);
-    // The namespace the app runs in, for `nsjail-vpn exec` to join.
+    // The namespace the app runs in: published for root's tools first, if asked, then
+    // given to the launcher for `nsjail-vpn exec` to join.
     int app_net = s.inner ? s.inner.get() : s.outer.get();
+    if (ctx.options.publish) {
+        channel::send_fds(s.control, "publish", {app_net});
+        auto answer = channel::receive(s.control);
+        if (!answer)
+            _exit(exit_failure);
+        if (*answer != "published")
+            finish(s, "fail " + std::to_string(exit_failure));  // the launcher said why
+    }
+    start_app(s);
     channel::send_fds(s.control, "started " + (s.address.empty() ? "-" : s.address), {app_net});
     supervise(s);
 }

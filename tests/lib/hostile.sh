@@ -22,7 +22,7 @@
 # The messages, with their statuses, are the helper's fixed texts
 # (nsjail-vpn-helper(8)); a refusal never quotes what the caller passed.
 
-HS_USAGE="refused: usage: nsjail-vpn-helper attach|refresh, with a sandbox's network namespace on fd 3"
+HS_USAGE="refused: usage: nsjail-vpn-helper attach|refresh|publish NAME|unpublish NAME, with a sandbox's network namespace on fd 3"
 HS_NOT_NETNS="refused: fd 3 is not a sandbox's network namespace"
 HS_HOST_NETNS="refused: the network namespace on fd 3 belongs to the host, not a sandbox"
 HS_NOT_CALLERS="refused: the network namespace on fd 3 is not the caller's"

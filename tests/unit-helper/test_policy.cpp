@@ -50,6 +50,9 @@ TEST_CASE("the documented example parses, trailing comments included")
     CHECK(p.policy->uplinks == std::vector<std::string>{"eth0", "wlan0"});
     CHECK(p.policy->forwarding);
     CHECK(!p.policy->host_access);
+    CHECK(!p.policy->publish);
+    CHECK(parse_policy(std::string(base) + "publish yes").policy->publish);
+    CHECK(error_of("publish yes\npublish no") == "duplicate key");
     CHECK(p.policy->max_per_user == 8);
     CHECK(p.policy->max_sandboxes == 100);
 }
@@ -61,6 +64,9 @@ TEST_CASE("defaults, blank lines, tabs and spaces")
     REQUIRE(p.policy);
     CHECK(!p.policy->forwarding);
     CHECK(!p.policy->host_access);
+    CHECK(!p.policy->publish);
+    CHECK(parse_policy(std::string(base) + "publish yes").policy->publish);
+    CHECK(error_of("publish yes\npublish no") == "duplicate key");
     CHECK(p.policy->max_per_user == 8);
     CHECK(p.policy->max_sandboxes == 64);
     CHECK(p.policy->users.empty());
@@ -98,6 +104,7 @@ TEST_CASE("yes/no values")
         CAPTURE(std::string(bad));
         CHECK(error_of(std::string("forwarding ") + bad) == "bad value");
         CHECK(error_of(std::string("host-access ") + bad) == "bad value");
+        CHECK(error_of(std::string("publish ") + bad) == "bad value");
     }
 }
 
@@ -215,6 +222,14 @@ TEST_CASE("the command line: exactly one verb after argv[0]")
     CHECK(of({"nsjail-vpn-helper", "refresh"}) == Command::refresh);
     CHECK(of({"nsjail-vpn-helper", "refresh", "extra"}) == Command::refused);
     CHECK(of({"nsjail-vpn-helper", "Refresh"}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", "publish", "work"}) == Command::publish);
+    CHECK(of({"nsjail-vpn-helper", "unpublish", "work-2"}) == Command::unpublish);
+    CHECK(of({"nsjail-vpn-helper", "publish"}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", "publish", "work", "x"}) == Command::refused);
+    CHECK(of({"nsjail-vpn-helper", "attach", "work"}) == Command::refused);
+    for (const char* bad : {"", "-x", "../x", "a/b", "Work", "a.b", "a b", "aaaaaaaaaaaaaaaaaaaaaaaaa"})
+        CHECK_MESSAGE(of({"nsjail-vpn-helper", "publish", bad}) == Command::refused, bad);
+    CHECK(published_path(64001, "work") == "/run/netns/nsjv-64001-work");
     CHECK(of({"anything", "--version"}) == Command::version);
     CHECK(of({}) == Command::refused);
     CHECK(of({"nsjail-vpn-helper"}) == Command::refused);

@@ -1,0 +1,121 @@
+#!/bin/bash
+# Test 27: --publish. A named sandbox's app namespace appears to root's tools
+# as /run/netns/nsjv-UID-NAME (ip netns exec shows lo and the tunnel), and is
+# gone after stop; a name taken in /run/netns is refused before anything
+# starts; a launcher killed with SIGKILL leaves the entry, and the next ls
+# removes it (the namespace then goes); without "publish yes" in the policy
+# it is refused and nothing remains; the helper's publish and unpublish
+# refuse what is not the caller's.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/testbed.sh"
+source "$TB_LIB/hostile.sh"
+tb_begin 27-publish
+tb_topology_up
+
+cp -p "$TB_POLICY" "$TB_T/policy.orig"
+tb_on_exit 'cp -p "$TB_T/policy.orig" "$TB_POLICY"'
+printf 'publish yes\nallow-user %s\n' "$TB_USER2" >>"$TB_POLICY"
+# Each `ip netns exec laptop` command runs in a mount namespace of its own (a slave of the
+# suite's): the user's launcher, and so its helper, in one; root's tools look from there, as
+# on a real host they share its one mount namespace.
+as_host() { nsenter -t "$1" -m -- "${@:2}"; }
+entry() { echo "nsjv-$TB_UID1-$1"; }
+published() { [[ -e /run/netns/$(entry "$1") ]]; }
+unpublished() { ! published "$1"; }
+user_ls() { tb_as "$TB_USER1" "$TB_LAUNCHER" ls "$@"; }
+
+# ---- published while it runs, gone after stop
+tb_launch pub "$TB_USER1" --name pub --keep --publish --vpn "$TB/client/full.ovpn" -- \
+    sh -c 'echo started; exec sleep 600'
+if tb_wait_output pub 60 '^started$'; then
+    tb_check "pub: /run/netns/$(entry pub) exists" published pub
+    tb_is "pub: ip netns exec $(entry pub) ip link, as root, shows lo and the tunnel" \
+        "$(as_host "$TB_LPID" ip netns exec "$(entry pub)" ip -o link show |
+            awk -F': ' '{print $2}' | sort | tr '\n' ' ')" "lo vpn0 "
+    tb_check "pub: ip netns list, as root, names it" grep -q "^$(entry pub)\b" \
+        <<<"$(as_host "$TB_LPID" ip netns list)"
+    app=$(tb_find_desc "$TB_LPID" '^sleep 600')
+    tb_is "pub: it is the app's own network namespace" \
+        "$(as_host "$TB_LPID" stat -L -c %i "/run/netns/$(entry pub)")" \
+        "$(stat -L -c %i "/proc/$app/ns/net")"
+    tb_check "pub: ls --json names it" grep -q "\"published\":\"/run/netns/$(entry pub)\"" \
+        <<<"$(user_ls --json)"
+    tb_as "$TB_USER1" "$TB_LAUNCHER" stop pub >/dev/null 2>&1
+    tb_wait 20 unpublished pub
+    tb_check "pub: gone after stop" unpublished pub
+else
+    tb_not_ok "pub: the published sandbox starts"
+    tb_diag_file "$TB_T/pub.out" "$TB_T/pub.err"
+fi
+tb_wait_exit pub 20
+
+# ---- a name taken in /run/netns
+ip netns add "$(entry dup)"
+tb_on_exit "ip netns del '$(entry dup)' 2>/dev/null"
+dup_before=$(stat -L -c %i "/run/netns/$(entry dup)")
+tb_run dup 30 "$TB_USER1" --name dup --publish --net nat -- sh -c 'echo app-started'
+tb_is "dup: refused with 125" "$TB_STATUS" 125
+tb_check "dup: the error names the entry" grep -q "/run/netns/$(entry dup)' exists already" \
+    "$TB_T/dup.err"
+tb_is "dup: the app never started" "$(cat "$TB_T/dup.out")" ""
+tb_is "dup: root's entry is untouched" "$(stat -L -c %i "/run/netns/$(entry dup)")" "$dup_before"
+tb_is "dup: no sandbox entry remains" "$(user_ls | tail -n +2)" ""
+tb_diag_file "$TB_T/dup.err"
+
+# ---- the launcher killed with SIGKILL: the entry stays, the next ls removes it
+tb_launch killed "$TB_USER1" --name killed --publish --net nat -- sh -c 'echo started; exec sleep 600'
+if tb_wait_output killed 60 '^started$'; then
+    ino=$(stat -L -c %i "/run/netns/$(entry killed)")
+    tb_kill_pid "$TB_LPID" "$(tb_starttime "$TB_LPID")" KILL
+    tb_wait 10 tb_no_user_procs
+    tb_check "killed: the entry outlives the launcher (it pins the namespace)" published killed
+    out=$(tb_as "$TB_USER1" "$TB_LAUNCHER" ls 2>&1)
+    tb_check "killed: ls says the sandbox is gone and removes its entry" \
+        grep -q "killed: removed its entry '/run/netns/$(entry killed)'" <<<"$out"
+    tb_check "killed: /run/netns/$(entry killed) is gone" unpublished killed
+    tb_diag "$out"
+    tb_wait 10 tb_no_hostlink
+    tb_is "killed: the sandbox's host end went with its namespace" "$(tb_hostlinks)" ""
+else
+    tb_not_ok "killed: the published sandbox starts"
+    tb_diag_file "$TB_T/killed.err"
+fi
+
+# ---- the helper itself: only the caller's entries, only valid names
+hs_holder "$TB_USER1" own-netns
+own=$HS_PID
+hs_refused "publish ../x (not a name)" 2 "$HS_USAGE" hs_helper "$TB_USER1" "/proc/$own/ns/net" \
+    publish ../x
+hs_refused "publish with the host's own netns" 4 "$HS_HOST_NETNS" hs_helper "$TB_USER1" \
+    /proc/self/ns/net publish x
+tb_launch other "$TB_USER1" --name other --keep --publish --net nat -- sh -c 'echo started; exec sleep 600'
+tb_wait_output other 60 '^started$'
+hs_refused "unpublish by another user (its own name space of entries)" 3 \
+    "refused: no such entry in /run/netns" hs_helper "$TB_USER2" - unpublish other
+tb_check "unpublish by another user: the entry is still there" published other
+printf 'not a namespace' >"/run/netns/$(entry planted)"
+hs_refused "unpublish of a file root put there" 3 \
+    "refused: the entry in /run/netns is not a published sandbox" hs_helper "$TB_USER1" - \
+    unpublish planted
+tb_is "unpublish of a file root put there: unchanged" "$(cat "/run/netns/$(entry planted)")" \
+    "not a namespace"
+rm -f "/run/netns/$(entry planted)"
+tb_as "$TB_USER1" "$TB_LAUNCHER" stop other >/dev/null 2>&1
+tb_wait_exit other 20
+tb_check "other: gone after stop" unpublished other
+
+# ---- not in the policy
+cp -p "$TB_T/policy.orig" "$TB_POLICY"
+tb_run nopolicy 30 "$TB_USER1" --name nopol --publish --net nat -- sh -c 'echo app-started'
+tb_is "no 'publish yes': refused with 125" "$TB_STATUS" 125
+tb_check "no 'publish yes': the error says the policy does not permit it" \
+    grep -q "the helper refused to publish the sandbox: publishing is not permitted by the helper policy" \
+    "$TB_T/nopolicy.err"
+tb_check "no 'publish yes': the hint names the policy key" grep -q "add 'publish yes'" \
+    "$TB_T/nopolicy.err"
+tb_is "no 'publish yes': the app never started" "$(cat "$TB_T/nopolicy.out")" ""
+tb_check "no 'publish yes': no entry" unpublished nopol
+tb_wait 10 tb_no_hostlink
+tb_is "no 'publish yes': no host end remains" "$(tb_hostlinks)" ""
+tb_diag_file "$TB_T/nopolicy.err"
+tb_done
