@@ -39,6 +39,8 @@ std::vector<std::string> environment()
     // the tunnel under it. Reading a password from a terminal that is not our
     // controlling terminal is still allowed.
     setsid();
+    // TODO: with --passwd-on-stdin the client reads stdin ahead (stdio buffering) and the
+    // app may find nothing left there; hand it only the first line, through a pipe.
     if (!sys::place_fds({{log_w, 1}, {hook_w, hook_fd}}))
         _exit(exit_failure);
     sys::reset_signals();
