@@ -17,8 +17,10 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -27,9 +29,20 @@ namespace nsjv::commands {
 
 namespace {
 
+// An answer of the launcher within 3 s: one stopped with Ctrl-Z (or hung) must not
+// hang `ls`, `stop` or `exec` too.
+std::optional<std::string> answer_of(int fd, std::vector<UniqueFd>* fds = nullptr)
+{
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 3000) <= 0)
+        return std::nullopt;
+    std::vector<UniqueFd> ignored;
+    return channel::receive_fds(fd, fds ? *fds : ignored);
+}
+
 int usage()
 {
-    log::error("usage: nsjail-vpn exec NAME [--] COMMAND [ARGS...] | nsjail-vpn ls [--json] | "
+    log::error("usage: nsjail-vpn exec [--new-session] NAME [--] COMMAND [ARGS...] | nsjail-vpn ls [--json] | "
                "nsjail-vpn stop NAME [--json]");
     log::hint("see nsjail-vpn(1), NAMED SANDBOXES");
     return exit_failure;
@@ -68,6 +81,9 @@ std::string reach(const std::string& name, UniqueFd& out, std::string& dir)
     }
     if (err == -ENOENT)
         return "no sandbox named '" + name + "' (see 'nsjail-vpn ls')";
+    if (err == -EPERM)
+        return "cannot reach the sandbox '" + name + "': what answers on its socket is not a "
+               "launcher of yours (a process inside a sandbox?); nothing was run";
     if (err < 0)
         return "cannot reach the sandbox '" + name + "': " + sys::why(err);
     return "";
@@ -92,12 +108,18 @@ int ls(bool json)
                 printf("%s\n", nlohmann::json{{"name", name}, {"state", "gone"}}.dump().c_str());
             continue;
         }
+        if (err == -EPERM) {
+            log::warning("%s: what answers on its socket is not a launcher of yours (from inside "
+                         "a sandbox?); ignored", name.c_str());
+            continue;
+        }
         std::optional<std::string> answer;
         if (err == 0 && channel::send(fd.get(), "status"))
-            answer = channel::receive(fd.get());
+            answer = answer_of(fd.get());
         auto row = answer ? nlohmann::json::parse(*answer, nullptr, false) : nlohmann::json();
         if (!row.is_object()) {
-            log::warning("%s: no answer from its launcher", name.c_str());
+            log::warning("%s: no answer from its launcher (is it stopped, with Ctrl-Z?)",
+                         name.c_str());
             continue;
         }
         rows.push_back(row);
@@ -108,14 +130,23 @@ int ls(bool json)
         return 0;
     }
     printf("%-24s %8s %-4s %-10s %-15s %4s\n", "NAME", "UPTIME", "NET", "STATE", "ADDRESS", "APPS");
+    // A launcher of another version may answer with other fields: none is relied on.
+    auto text = [](const nlohmann::json& r, const char* key, const char* none) {
+        auto it = r.find(key);
+        return it != r.end() && it->is_string() ? it->get<std::string>() : std::string(none);
+    };
+    auto number = [](const nlohmann::json& r, const char* key) {
+        auto it = r.find(key);
+        return it != r.end() && it->is_number_integer() ? it->get<long>() : 0L;
+    };
     for (const auto& r : rows) {
-        long up = r.value("uptime", 0L);
+        long up = number(r, "uptime");
         char uptime[32];
         snprintf(uptime, sizeof uptime, "%ld:%02ld:%02ld", up / 3600, up / 60 % 60, up % 60);
-        std::string address = r["address"].is_string() ? r["address"].get<std::string>() : "-";
-        printf("%-24s %8s %-4s %-10s %-15s %4d\n", r.value("name", "?").c_str(), uptime,
-               r.value("net", "?").c_str(), r.value("state", "?").c_str(), address.c_str(),
-               r.value("apps", 0));
+        printf("%-24s %8s %-4s %-10s %-15s %4ld\n", log::shown(text(r, "name", "?")).c_str(),
+               uptime, log::shown(text(r, "net", "?")).c_str(),
+               log::shown(text(r, "state", "?")).c_str(),
+               log::shown(text(r, "address", "-")).c_str(), number(r, "apps"));
     }
     return 0;
 }
@@ -132,7 +163,7 @@ int stop(const std::string& name, bool json)
         log::error("cannot ask the sandbox '%s' to stop: %s", name.c_str(), sys::why(errno).c_str());
         return exit_failure;
     }
-    auto before = channel::receive(fd.get());
+    auto before = answer_of(fd.get());
     // The launcher closes the connection when it exits, the sandbox gone.
     int wait_ms = (supervisor::stop_grace_seconds + 10) * 1000;
     for (;;) {
@@ -150,12 +181,15 @@ int stop(const std::string& name, bool json)
 }
 
 // The app of `exec`, in the sandbox's namespaces: as the first app, no capabilities.
-[[noreturn]] void exec_app(const std::vector<std::string>& command, int error_pipe)
+[[noreturn]] void exec_app(const std::vector<std::string>& command, int error_pipe,
+                           bool new_session)
 {
     std::vector<std::string> args = command;
     std::vector<char*> argv = sys::pointers(args);
     sys::reset_signals();
-    int err = caps::drop_all() < 0 ? errno : 0;
+    int err = new_session && setsid() < 0 ? errno : 0;
+    if (!err && caps::drop_all() < 0)
+        err = errno;
     std::string program;
     if (!err && !(program = sys::find_command(command.front(), err)).empty()) {
         execv(program.c_str(), argv.data());
@@ -165,7 +199,34 @@ int stop(const std::string& name, bool json)
     _exit(exit_not_found);
 }
 
-int exec(const std::string& name, const std::vector<std::string>& command)
+// The namespaces a launcher sent for `exec`: a user namespace that is a child of ours and
+// that we own, and mount, PID and network namespaces owned by it. Anything else (a process
+// posing as a launcher) is refused before we enter it.
+bool sandbox_namespaces(const std::vector<UniqueFd>& ns)
+{
+    const int types[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET};
+    struct stat own {}, user {}, parent {};
+    uid_t owner = 0;
+    if (ns.size() != 4 || stat("/proc/self/ns/user", &own) < 0 || fstat(ns[0].get(), &user) < 0)
+        return false;
+    for (size_t i = 0; i < 4; i++)
+        if (ioctl(ns[i].get(), NS_GET_NSTYPE) != types[i])
+            return false;
+    UniqueFd up(ioctl(ns[0].get(), NS_GET_PARENT));
+    if (!up || fstat(up.get(), &parent) < 0 || parent.st_ino != own.st_ino ||
+        parent.st_dev != own.st_dev || ioctl(ns[0].get(), NS_GET_OWNER_UID, &owner) < 0 ||
+        owner != getuid())
+        return false;
+    for (size_t i = 1; i < 4; i++) {
+        struct stat of {};
+        UniqueFd u(ioctl(ns[i].get(), NS_GET_USERNS));
+        if (!u || fstat(u.get(), &of) < 0 || of.st_ino != user.st_ino || of.st_dev != user.st_dev)
+            return false;
+    }
+    return true;
+}
+
+int exec(const std::string& name, const std::vector<std::string>& command, bool new_session)
 {
     UniqueFd fd;
     std::string dir;
@@ -176,7 +237,11 @@ int exec(const std::string& name, const std::vector<std::string>& command)
     std::vector<UniqueFd> ns;
     std::optional<std::string> answer;
     if (channel::send(fd.get(), "join"))
-        answer = channel::receive_fds(fd.get(), ns);
+        answer = answer_of(fd.get(), &ns);
+    if (answer && *answer == "joined" && !sandbox_namespaces(ns)) {
+        log::error("cannot join the sandbox '%s': what answered is not its launcher", name.c_str());
+        return exit_failure;
+    }
     if (!answer || *answer != "joined" || ns.size() != 4) {
         std::string why = answer && answer->rfind("error ", 0) == 0 ? answer->substr(6)
                                                                     : "no answer from its launcher";
@@ -193,9 +258,12 @@ int exec(const std::string& name, const std::vector<std::string>& command)
     for (size_t i = 0; i < 4; i++) {
         if (setns(ns[i].get(), types[i]) < 0) {
             log::error("cannot enter the sandbox '%s': %s", name.c_str(), sys::why(errno).c_str());
-            return exit_failure;
+            _exit(exit_failure);
         }
     }
+    // From here on we are in the sandbox's PID namespace for children, and nothing may
+    // fork but the app: so we end with _exit (a sanitizer's leak check at exit would
+    // start a tracer in there and hang).
     if (!have_cwd || chdir(cwd) < 0) {
         log::warning("your working directory is not in the sandbox; the app starts in /");
         (void)!chdir("/");
@@ -212,23 +280,23 @@ int exec(const std::string& name, const std::vector<std::string>& command)
     int p[2];
     if (!signals || pipe2(p, O_CLOEXEC) < 0) {
         log::error("cannot start the app: %s", sys::why(errno).c_str());
-        return exit_failure;
+        _exit(exit_failure);
     }
     UniqueFd r(p[0]), w(p[1]);
     int err = 0;
     auto child = sys::clone_into(0, err);
     if (!child) {
         log::error("cannot start the app: %s", sys::why(err).c_str());
-        return exit_failure;
+        _exit(exit_failure);
     }
     if (child->pid == 0)
-        exec_app(command, w.get());
+        exec_app(command, w.get(), new_session);
     w.reset();
     if (read(r.get(), &err, sizeof err) == sizeof err) {
         log::error("cannot run '%s': %s", command.front().c_str(),
                    err == ENOENT ? "command not found" : sys::why(err).c_str());
         waitpid(child->pid, nullptr, 0);
-        return err == ENOENT ? exit_not_found : exit_cannot_execute;
+        _exit(err == ENOENT ? exit_not_found : exit_cannot_execute);
     }
 
     for (;;) {
@@ -237,9 +305,10 @@ int exec(const std::string& name, const std::vector<std::string>& command)
             break;
         signalfd_siginfo si{};
         while (read(signals.get(), &si, sizeof si) == sizeof si) {
-            // A terminal's signals reach the app directly (same process group).
+            // A terminal's signals reach the app directly (same process group), unless it
+            // is in a session of its own.
             if (si.ssi_signo != SIGCHLD) {
-                if (si.ssi_code != SI_KERNEL)
+                if (si.ssi_code != SI_KERNEL || new_session)
                     sys::pidfd_send_signal(child->pidfd.get(), static_cast<int>(si.ssi_signo));
                 continue;
             }
@@ -247,11 +316,12 @@ int exec(const std::string& name, const std::vector<std::string>& command)
             if (waitpid(child->pid, &status, WNOHANG) == child->pid) {
                 if (WIFSIGNALED(status))
                     sandbox::raise_signal(WTERMSIG(status));
-                return WEXITSTATUS(status);
+                fflush(stdout);
+                _exit(WEXITSTATUS(status));
             }
         }
     }
-    return exit_failure;
+    _exit(exit_failure);
 }
 
 } // namespace
@@ -276,7 +346,10 @@ int main(int argc, char** argv)
             return usage();
         return stop(rest[0], json);
     }
-    // exec NAME [--] COMMAND...
+    // exec [--new-session] NAME [--] COMMAND...
+    bool new_session = !rest.empty() && rest[0] == "--new-session";
+    if (new_session)
+        rest.erase(rest.begin());
     if (rest.empty())
         return usage();
     std::string name = rest[0];
@@ -288,7 +361,7 @@ int main(int argc, char** argv)
         log::hint("for example: nsjail-vpn exec %s -- curl https://example.org/", log::shown(name).c_str());
         return exit_failure;
     }
-    return exec(name, rest);
+    return exec(name, rest, new_session);
 }
 
 } // namespace nsjv::commands

@@ -189,9 +189,9 @@ struct Named {
 
     void join(Peer& p)
     {
-        if (!app_net || stopping) {
-            channel::send(p.fd.get(), stopping ? "error the sandbox is stopping"
-                                               : "error the sandbox is not running yet");
+        if (!app_net || stopping || ended) {
+            channel::send(p.fd.get(), stopping || ended ? "error the sandbox is ending"
+                                                        : "error the sandbox is not running yet");
             return;
         }
         std::string proc = "/proc/" + std::to_string(supervisor) + "/ns/";
@@ -242,10 +242,7 @@ struct Named {
             return;
         // And only from where we are: a process in a sandbox (any sandbox's user
         // namespace) never drives one, whatever directory it found the socket in.
-        struct stat ours {}, theirs {};
-        std::string ns = "/proc/" + std::to_string(cred.pid) + "/ns/user";
-        if (stat("/proc/self/ns/user", &ours) < 0 || stat(ns.c_str(), &theirs) < 0 ||
-            ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev)
+        if (!state::same_userns(cred.pid))
             return;
         peers.push_back({std::move(fd), false});
     }
@@ -437,7 +434,7 @@ int run(Context& ctx)
         if (!msg) {
             // A named sandbox's supervisor ends when told to (or stopped); otherwise
             // it dies only after reporting.
-            if (!have_outcome && !named.ended) {
+            if (!have_outcome && !named.ended && !named.stopping) {
                 log::error("the sandbox's supervisor died unexpectedly");
                 outcome = Outcome{};
             }

@@ -136,10 +136,19 @@ int connect(const std::string& dir, const std::string& name, UniqueFd& out)
         return -errno;
     ucred peer{};
     socklen_t len = sizeof peer;
-    if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || peer.uid != getuid())
+    if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || peer.uid != getuid() ||
+        !same_userns(peer.pid))
         return -EPERM;
     out = std::move(fd);
     return 0;
+}
+
+bool same_userns(pid_t pid)
+{
+    struct stat ours {}, theirs {};
+    std::string ns = "/proc/" + std::to_string(pid) + "/ns/user";
+    return stat("/proc/self/ns/user", &ours) == 0 && stat(ns.c_str(), &theirs) == 0 &&
+           ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
 }
 
 void remove(const std::string& dir, const std::string& name)

@@ -8,6 +8,7 @@
 #include "result.hpp"
 
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace nsjv::state {
@@ -33,7 +34,11 @@ int write_atomic(const std::string& path, const std::string& text);
 // The names that have a control socket in dir, sorted.
 std::vector<std::string> names(const std::string& dir);
 
-// Connects to NAME's control socket and checks that its peer is the caller's uid.
+// Whether process pid is in the caller's own user namespace (not in any sandbox's).
+bool same_userns(pid_t pid);
+
+// Connects to NAME's control socket and checks that its peer is the caller's uid, in the
+// caller's own user namespace: a process inside a sandbox cannot pose as a launcher.
 // Returns 0, or -errno (-ECONNREFUSED, -ENOENT: the sandbox is gone).
 int connect(const std::string& dir, const std::string& name, UniqueFd& out);
 

@@ -48,6 +48,8 @@ struct State {
     std::string address;  // the app's address: the tunnel's, or the uplink's with --net nat
     // After the VPN client died: the next attempt to connect again, and how many failed.
     bool reconnecting = false;
+    bool stopping = false;      // `nsjail-vpn stop`: the client's end is expected
+    bool app_reported = false;  // the first app's end went to the launcher
     std::optional<Clock::time_point> retry_at;
     int attempts = 0;
 };
@@ -258,6 +260,11 @@ std::string where(const Context& ctx)
 
 void obey(State& s);
 void reap_app(State& s);
+[[noreturn]] void stop_all(State& s);
+
+// SIGINT, SIGTERM, SIGHUP to a named sandbox whose first app has ended (--keep, or exec'd
+// apps still running): the user means the sandbox, and gets `stop`.
+bool ends_named(unsigned sig) { return sig == SIGINT || sig == SIGTERM || sig == SIGHUP; }
 
 // One turn of waiting for the tunnel, of at most slice_ms (-1: until the deadline).
 // The client, the launcher, a signal and the clock can each end the wait for good;
@@ -291,8 +298,13 @@ std::optional<std::vector<std::string>> wait_turn(State& s, int slice_ms = -1)
     if (fds[0].revents) {
         signalfd_siginfo si{};
         while (read(s.signals.get(), &si, sizeof si) == sizeof si) {
-            if (si.ssi_signo != SIGCHLD && s.app > 0) {
-                kill(s.app, static_cast<int>(si.ssi_signo));  // reconnecting: the app runs
+            if (si.ssi_signo != SIGCHLD && s.reconnecting) {
+                // Reconnecting: the sandbox lives on. The app (if it still runs) gets what
+                // it would have got; a named sandbox whose first app is gone is stopped.
+                if (s.app > 0 && (si.ssi_code != SI_KERNEL || s.ctx.options.new_session))
+                    kill(s.app, static_cast<int>(si.ssi_signo));
+                else if (s.app <= 0 && ends_named(si.ssi_signo))
+                    stop_all(s);
                 continue;
             }
             if (si.ssi_signo != SIGCHLD) {
@@ -671,6 +683,7 @@ void app_ended(State& s, int status)
         finish(s, report);
     channel::send(s.control, report);
     s.app = -1;
+    s.app_reported = true;
 }
 
 // The VPN client died: the apps are offline (INNER has no route but the tunnel,
@@ -681,6 +694,8 @@ void client_died(State& s, int status)
     std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
                                           : "exited with status " + std::to_string(WEXITSTATUS(status));
     s.vpn->pid = -1;
+    if (s.stopping)
+        return;
     event(s, "down");
     channel::send(s.control, "state down");
     if (s.ctx.vpn == Vpn::script) {
@@ -750,6 +765,7 @@ void reconnect(State& s)
 // SIGKILL after the grace period; then the namespace ends with us.
 [[noreturn]] void stop_all(State& s)
 {
+    s.stopping = true;
     kill(-1, SIGTERM);
     auto deadline = Clock::now() + std::chrono::seconds(stop_grace_seconds);
     // kill(-1, 0) fails with ESRCH once no process but us is left.
@@ -763,6 +779,8 @@ void reconnect(State& s)
         channel::send(s.control, WIFSIGNALED(status)
                                      ? "status signal " + std::to_string(WTERMSIG(status))
                                      : "status exit " + std::to_string(WEXITSTATUS(status)));
+    } else if (!s.app_reported) {
+        channel::send(s.control, "status signal " + std::to_string(SIGTERM));  // none ran
     }
     _exit(0);
 }
@@ -814,6 +832,8 @@ void obey(State& s)
             if (si.ssi_signo != SIGCHLD) {
                 if (s.app > 0 && (si.ssi_code != SI_KERNEL || s.ctx.options.new_session))
                     kill(s.app, static_cast<int>(si.ssi_signo));
+                else if (s.app <= 0 && ends_named(si.ssi_signo))
+                    stop_all(s);
                 continue;
             }
             reap(s);
@@ -825,7 +845,7 @@ void obey(State& s)
 
 void run(Context& ctx, UniqueFd control)
 {
-    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, {}, -1, Clock::now(), {}, false, {}, 0};
+    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, {}, -1, Clock::now(), {}, false, false, false, {}, 0};
 
     // The launcher writes our uid/gid maps, then says "go"; until then we hold no
     // usable identity in the new user namespace.

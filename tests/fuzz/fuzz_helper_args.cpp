@@ -23,10 +23,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         argv.push_back(a.c_str());
     argv.push_back(nullptr);
 
-    nsjv::Command c = nsjv::parse_command(int(args.size()), argv.data());
-    // Exactly two words are ever accepted, and only as the one argument.
-    if (c != nsjv::Command::refused &&
-        !(args.size() == 2 && (args[1] == (c == nsjv::Command::attach ? "attach" : "--version")))) {
+    using nsjv::Command;
+    Command c = nsjv::parse_command(int(args.size()), argv.data());
+    // Only these words are ever accepted, each as the one argument; publish and unpublish
+    // take exactly one NAME more, of the name rule, which can go into a path as it is.
+    auto name_ok = [](const std::string& n) {
+        return !n.empty() && n.size() <= 24 && n[0] != '-' &&
+               n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == n.npos;
+    };
+    bool ok = c == Command::refused ||
+              (args.size() == 2 && c == Command::attach && args[1] == "attach") ||
+              (args.size() == 2 && c == Command::refresh && args[1] == "refresh") ||
+              (args.size() == 2 && c == Command::version && args[1] == "--version") ||
+              (args.size() == 3 && c == Command::publish && args[1] == "publish" && name_ok(args[2])) ||
+              (args.size() == 3 && c == Command::unpublish && args[1] == "unpublish" &&
+               name_ok(args[2]));
+    if (!ok) {
         fprintf(stderr, "fuzz property: accepted %zu arguments\n", args.size());
         abort();
     }
