@@ -376,7 +376,9 @@ tb_kill_pid()
         kill -s KILL "$pid" 2>/dev/null
         tb_wait 5 tb_dead "$pid" "$start"
     fi
-    wait "$pid" 2>/dev/null
+    # Braces: bash reports a job killed by a signal ("Killed") on the stderr it has while
+    # reaping it, which this silences; the kill was ours.
+    { wait "$pid"; } 2>/dev/null
     return 0
 }
 
