@@ -363,8 +363,9 @@ int main(int argc, char** argv)
     // removes the veth again.
     //  1. Clear the environment, open fds 0-2, close all but 0-3, reset timers and
     //     signals, umask 022, cwd "/", not dumpable: nothing the caller set up reaches on.
-    //  2. Parse argv: "attach", "refresh" or "--version", nothing else; argc 0 included (then argv[1]
-    //     would be the environment), which parse_command never reads past.
+    //  2. Parse argv: attach, refresh, publish NAME, unpublish NAME or --version, nothing
+    //     else; argc 0 included (then argv[1] would be the environment), which
+    //     parse_command never reads past.
     //  3. The caller's real uid, gid and groups; then root in full; reset resource limits.
     //  4. Read the policy: trusted only if it and every directory above it are root's alone.
     //  5. fd 3: a network namespace, not ours, of a non-initial user ns the caller owns.
@@ -376,6 +377,9 @@ int main(int argc, char** argv)
     // 12. Read other firewalls' forward chains; release the lock; only then print.
     // "refresh" takes steps 1-7 as attach does, then ensures the table and sets forwarding
     // on the policy's uplinks that exist now (refresh()), releases the lock and prints.
+    // "publish NAME" takes steps 1-7 too (with "publish yes" in the policy), then binds fd 3
+    // in /run/netns (publish()); "unpublish NAME" takes them without step 5 (its entry is
+    // checked instead, in unpublish()).
     sanitize();
     Command command = parse_command(argc, argv);
     if (command == Command::version)
