@@ -86,6 +86,14 @@ void remember(Client& c, const std::string& line)
             continue;
         c.failure = k.meaning ? k.meaning : line;
     }
+    if (auto why = restart_reason(line); !why.empty()) {
+        c.restarting = why;
+        c.completed = false;
+    }
+    // Printed after every connection, the first and each after a restart; with
+    // --persist-tun and the same pushed options, OpenVPN runs no route-up then.
+    if (line.find("Initialization Sequence Completed") != std::string::npos)
+        c.completed = true;
     c.tail.push_back(line);
     if (c.tail.size() > 12)
         c.tail.pop_front();

@@ -25,14 +25,19 @@ struct Client {
     std::string pending;
     std::deque<std::string> tail;  // the last lines, to explain a failure
     std::string failure;           // what the log said went wrong, if anything
+    // OpenVPN's log said it dropped the connection and is making a new one (ping-restart,
+    // a TLS error, a reset TCP connection): why, in its words; the supervisor clears it.
+    std::string restarting;
+    bool completed = false;  // and then that it is connected again
 };
 
 // Starts the client as the caller, in its own session without a terminal, with
 // CAP_NET_ADMIN as its only (ambient) capability.
 Result<Client> start(const Context& ctx);
 
-// Reads what any client printed; shows it with -v; remembers what explains a failure.
-// Returns false at end of file.
+// Reads what any client printed; shows it with -v; remembers what explains a failure
+// and whether OpenVPN restarted its connection or completed one. Returns false at end
+// of file.
 bool drain_log(Client& client);
 
 // What to tell the user when the client exited before the tunnel was up.

@@ -110,4 +110,19 @@ Report parse_report(const std::vector<std::string>& env)
     return r;
 }
 
+std::string restart_reason(const std::string& line)
+{
+    // OpenVPN 2.5 and 2.6: "SIG[soft,REASON] received, process restarting", where SIG is
+    // SIGUSR1 or SIGHUP and REASON says what (ping-restart, tls-error, connection-reset).
+    size_t end = line.find("] received, process restarting");
+    size_t start = line.rfind("[soft,", end);
+    if (end == std::string::npos || start == std::string::npos)
+        return "";
+    start += 6;
+    std::string why = line.substr(start, end - start);
+    if (why.empty() || why.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") != why.npos)
+        return "";
+    return why;
+}
+
 } // namespace nsjv::openvpn

@@ -25,4 +25,8 @@ Report parse_report(const std::vector<std::string>& env);
 // client's environment (which includes the user's) crosses the channel.
 bool report_variable(const std::string& key);
 
+// Why OpenVPN's log line says it is restarting the connection ("ping-restart" from
+// "SIGUSR1[soft,ping-restart] received, process restarting"), or "" for any other line.
+std::string restart_reason(const std::string& line);
+
 } // namespace nsjv::openvpn

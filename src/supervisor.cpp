@@ -36,6 +36,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct State {
+    State(Context& c, int ctl, UniqueFd sig) : ctx(c), control(ctl), signals(std::move(sig)) {}
+
     Context& ctx;
     int control;
     UniqueFd signals;
@@ -50,6 +52,11 @@ struct State {
     bool reconnecting = false;
     bool stopping = false;      // `nsjail-vpn stop`: the client's end is expected
     bool app_reported = false;  // the first app's end went to the launcher
+    bool link_down = false;     // the client is up but restarting its connection
+    // wireguard-go's control socket, and what its counters say about the tunnel.
+    UniqueFd wg_uapi;
+    wireguard::Watch wg_watch;
+    Clock::time_point wg_look_at;
     std::optional<Clock::time_point> retry_at;
     int attempts = 0;
 };
@@ -335,6 +342,11 @@ void connected(State& s, const std::string& local, const std::string& server,
                const dns::Choice& choice)
 {
     s.address = local;
+    s.link_down = false;
+    if (s.vpn) {  // restarts while connecting were part of it
+        s.vpn->restarting.clear();
+        s.vpn->completed = false;
+    }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.started);
     std::string servers;
     for (const auto& d : choice.servers)
@@ -541,13 +553,18 @@ dns::Choice connect_wireguard(State& s)
             auto state = wireguard::uapi(uapi.get(), "get=1\n\n");
             if (!state)
                 failed(s, "cannot ask wireguard-go about the handshake: " + state.error());
-            if (wireguard::last_handshake(*state) > 0)
+            long handshake = wireguard::last_handshake(*state);
+            wireguard::wipe(*state);  // it holds the private key
+            if (handshake > 0)
                 break;
             wait_turn(s, 20);
         }
     }
     std::string local = wg.addresses.empty() ? "(no address)" : wg.addresses.front().address;
     connected(s, local, endpoint, choice);
+    s.wg_uapi = std::move(uapi);
+    s.wg_watch = wireguard::Watch{};
+    s.wg_look_at = Clock::now();
     return choice;
 }
 
@@ -635,6 +652,59 @@ void start_app(State& s)
     }
 }
 
+// The client dropped its connection and makes a new one by itself (OpenVPN's
+// ping-restart, a --vpn-cmd client's attempt-reconnect): the apps are offline meanwhile,
+// which the user, `ls` and --json-events hear once.
+void link_lost(State& s, const std::string& why)
+{
+    if (s.link_down)
+        return;
+    s.link_down = true;
+    log::warning("the VPN connection was lost (%s); %s is reconnecting, the apps are offline "
+                 "meanwhile", why.c_str(), s.vpn->program.c_str());
+    event(s, "down");
+    event(s, "reconnecting");
+    channel::send(s.control, "state down");
+}
+
+// The client connected again after such a restart (OpenVPN's log, a --vpn-cmd client's
+// hook): the tunnel carries traffic again. Said once, however many of those tell it.
+void link_back(State& s)
+{
+    if (!std::exchange(s.link_down, false))
+        return;
+    log::notice("the VPN is connected again: %s", s.address.c_str());
+    event(s, "connected", s.address);
+    channel::send(s.control, "state connected " + s.address);
+}
+
+// Every few seconds, wireguard-go's counters: WireGuard has no connection that could
+// be seen to drop (nor a client that exits when its peer goes), so this is how the
+// user, `ls` and --json-events hear that the tunnel stopped carrying traffic.
+// TODO: the kernel's WireGuard is not watched; reading its counters needs WG_CMD_GET_DEVICE.
+void look_at_wireguard(State& s)
+{
+    constexpr auto period = std::chrono::seconds(2);
+    if (!s.wg_uapi || Clock::now() < s.wg_look_at)
+        return;
+    s.wg_look_at = Clock::now() + period;
+    auto answer = wireguard::uapi(s.wg_uapi.get(), "get=1\n\n");
+    if (!answer) {
+        log::debug("cannot ask wireguard-go about the tunnel: %s", answer.error().c_str());
+        s.wg_uapi.reset();
+        return;
+    }
+    long now = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch())
+                   .count();
+    auto change = s.wg_watch.look(*answer, now);
+    wireguard::wipe(*answer);  // it holds the private key
+    if (change == wireguard::Watch::Change::lost)
+        link_lost(s, "no answer from the WireGuard peer for " +
+                         std::to_string(wireguard::Watch::unanswered_limit) + " s");
+    else if (change == wireguard::Watch::Change::back)
+        link_back(s);
+}
+
 // OpenVPN runs route-up again after a reconnect. With --persist-tun it kept its
 // tun, which stays in INNER with the routes it had; OpenVPN's own attempt to add
 // them again in OUTER fails harmlessly, since the device is not there. It waits
@@ -651,14 +721,14 @@ void acknowledge_hook(State& s)
     }
     channel::send(s.vpn->hook.get(), "ok");
     if (s.ctx.vpn == Vpn::openvpn) {
-        log::notice("the VPN reconnected");
+        link_back(s);
         return;
     }
     std::string reason;
     if (size_t at = msg->find("reason="); at != std::string::npos && (at == 0 || (*msg)[at - 1] == '\0'))
         reason = msg->substr(at + 7, msg->find('\0', at) - at - 7);
     if (reason == "reconnect") {
-        log::notice("the VPN reconnected");
+        link_back(s);
         auto now = script::parse_report(split_nul(*msg));
         const auto& was = *s.script_report;
         if (now && (now->address != was.address || now->routes != was.routes))
@@ -667,10 +737,13 @@ void acknowledge_hook(State& s)
                          now->address.c_str(), was.address.c_str());
     }
     else if (reason == "attempt-reconnect")
-        log::warning("the VPN connection was lost; %s is reconnecting, the app is offline meanwhile",
-                     s.vpn->program.c_str());
-    else if (reason == "disconnect")
-        log::warning("the VPN client disconnected; the app is offline");
+        link_lost(s, "the client lost its server");
+    else if (reason == "disconnect" && !s.link_down) {
+        s.link_down = true;
+        log::warning("the VPN client disconnected; the apps are offline");
+        event(s, "down");
+        channel::send(s.control, "state down");
+    }
 }
 
 // The first app's end, for the launcher. A named sandbox goes on (other apps may run in
@@ -694,9 +767,11 @@ void client_died(State& s, int status)
     std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
                                           : "exited with status " + std::to_string(WEXITSTATUS(status));
     s.vpn->pid = -1;
+    s.wg_uapi.reset();
     if (s.stopping)
         return;
-    event(s, "down");
+    if (!std::exchange(s.link_down, false))
+        event(s, "down");
     channel::send(s.control, "state down");
     if (s.ctx.vpn == Vpn::script) {
         log::warning("the VPN client %s; the apps are offline (a --vpn-cmd client is not "
@@ -808,19 +883,27 @@ void obey(State& s)
                          {s.control, POLLIN, 0},
                          {s.vpn ? s.vpn->log.get() : -1, POLLIN, 0},
                          {s.vpn ? s.vpn->hook.get() : -1, POLLIN, 0}};
+        auto wake = s.retry_at;
+        if (s.wg_uapi && (!wake || s.wg_look_at < *wake))
+            wake = s.wg_look_at;
         int timeout = -1;
-        if (s.retry_at)
+        if (wake)
             timeout = static_cast<int>(std::max<long>(
-                0, std::chrono::duration_cast<std::chrono::milliseconds>(*s.retry_at - Clock::now())
+                0, std::chrono::duration_cast<std::chrono::milliseconds>(*wake - Clock::now())
                        .count()));
         if (poll(fds, 4, timeout) < 0 && errno != EINTR)
             _exit(exit_failure);
         if (s.retry_at && Clock::now() >= *s.retry_at)
             reconnect(s);
+        look_at_wireguard(s);
         if (fds[1].revents)
             obey(s);
         if (fds[2].revents && !openvpn::drain_log(*s.vpn))
             s.vpn->log.reset();
+        if (s.vpn && !s.vpn->restarting.empty())
+            link_lost(s, "OpenVPN's " + std::exchange(s.vpn->restarting, {}));
+        if (s.vpn && std::exchange(s.vpn->completed, false))
+            link_back(s);
         if (fds[3].revents)
             acknowledge_hook(s);
 
@@ -845,7 +928,7 @@ void obey(State& s)
 
 void run(Context& ctx, UniqueFd control)
 {
-    State s{ctx, control.get(), block_signals(), {}, {}, {}, {}, {}, -1, Clock::now(), {}, false, false, false, {}, 0};
+    State s(ctx, control.get(), block_signals());
 
     // The launcher writes our uid/gid maps, then says "go"; until then we hold no
     // usable identity in the new user namespace.

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <map>
+#include <utility>
 
 namespace nsjv::wireguard {
 
@@ -623,6 +625,40 @@ std::string uapi_set(const Config& config)
     }
     out += "\n";
     return out;
+}
+
+Watch::Change Watch::look(const std::string& answer, long now)
+{
+    uint64_t rx = 0, tx = 0;
+    for (size_t pos = 0; pos < answer.size();) {
+        size_t end = answer.find('\n', pos);
+        end = end == answer.npos ? answer.size() : end;
+        std::string_view line(answer.data() + pos, end - pos);
+        pos = end + 1;
+        if (line.starts_with("rx_bytes="))
+            rx += strtoull(line.data() + 9, nullptr, 10);
+        else if (line.starts_with("tx_bytes="))
+            tx += strtoull(line.data() + 9, nullptr, 10);
+    }
+    // A restarted wireguard-go starts from zero: that is a first look too.
+    if (std::exchange(first_, false) || rx < rx_ || tx < tx_) {
+        rx_ = rx, tx_ = tx;
+        return Change::none;
+    }
+    uint64_t sent = tx - tx_;
+    bool heard = rx != rx_;
+    rx_ = rx, tx_ = tx;
+    if (heard) {
+        unanswered_since_ = -1;
+        return std::exchange(down_, false) ? Change::back : Change::none;
+    }
+    if (sent > 0 && sent != keepalive_bytes && unanswered_since_ < 0)
+        unanswered_since_ = now;
+    if (!down_ && unanswered_since_ >= 0 && now - unanswered_since_ >= unanswered_limit) {
+        down_ = true;
+        return Change::lost;
+    }
+    return Change::none;
 }
 
 void wipe(Config& config)

@@ -72,6 +72,30 @@ bool routed(const Config& config, const std::string& address);
 // address inside the first IPv4 AllowedIPs; "" if there is no IPv4 route at all.
 std::string nudge_target(const Config& config, const std::vector<std::string>& servers);
 
+// Whether a running WireGuard tunnel carries traffic, judged from its counters, since
+// WireGuard has no connection that could be seen to drop. A peer that receives data
+// answers within 10 s even with nothing to say (WireGuard's passive keepalive), and a
+// sender that hears nothing for 15 s starts a new handshake every 5 s: so sending for
+// longer than unanswered_limit with nothing received means the peer is gone. A look
+// in which only a persistent keepalive (32 bytes) went out counts as idle, since
+// keepalives are not answered.
+class Watch {
+public:
+    enum class Change { none, lost, back };
+    static constexpr long unanswered_limit = 20;  // seconds
+    static constexpr uint64_t keepalive_bytes = 32;
+
+    // One look at the counters of a UAPI "get" answer (rx_bytes and tx_bytes of every
+    // peer), taken at now (seconds on any steady clock).
+    Change look(const std::string& get_answer, long now);
+    bool down() const { return down_; }
+
+private:
+    bool first_ = true, down_ = false;
+    uint64_t rx_ = 0, tx_ = 0;
+    long unanswered_since_ = -1;  // the first look that saw data sent and nothing received
+};
+
 // Overwrites every key in config with zeros (explicit_bzero), so that a copy in
 // memory does not outlive its use.
 void wipe(Config& config);

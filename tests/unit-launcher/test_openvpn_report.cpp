@@ -64,3 +64,19 @@ TEST_CASE("a pushed search domain is a domain name or nothing: it cannot add res
     CHECK(old.dns.search == std::vector<std::string>{"corp_1.test"});
     CHECK(old.warnings.size() == 1);
 }
+
+TEST_CASE("OpenVPN's log tells a connection restart, and why, from any other line")
+{
+    CHECK(restart_reason("2026-12-04 22:30:01 SIGUSR1[soft,ping-restart] received, process "
+                         "restarting") == "ping-restart");
+    CHECK(restart_reason("SIGHUP[soft,tls-error] received, process restarting") == "tls-error");
+    CHECK(restart_reason("SIGUSR1[soft,connection-reset] received, process restarting") ==
+          "connection-reset");
+    CHECK(restart_reason("Initialization Sequence Completed") == "");
+    CHECK(restart_reason("[server] Inactivity timeout (--ping-restart), restarting") == "");
+    CHECK(restart_reason("SIGTERM[hard,] received, process exiting") == "");
+    CHECK(restart_reason("SIGUSR1[soft,] received, process restarting") == "");
+    // Whatever stands there is shown to the user: plain words only.
+    CHECK(restart_reason("SIGUSR1[soft,\x1b[31m] received, process restarting") == "");
+    CHECK(restart_reason("] received, process restarting [soft,x") == "");
+}

@@ -652,3 +652,52 @@ TEST_CASE("nudge_target: a routed DNS server, else an address inside the first I
                            "\nAllowedIPs = 2001:db8::/64\n");
     CHECK(nudge_target(v6, {"198.18.10.53"}).empty());
 }
+
+// A UAPI "get" answer as wireguard-go writes it, with the counters of one or two peers.
+static std::string counters(uint64_t rx, uint64_t tx, uint64_t rx2 = 0, uint64_t tx2 = 0)
+{
+    return "private_key=" + std::string(64, '1') + "\nlisten_port=51820\npublic_key=" +
+           std::string(64, '2') + "\nendpoint=203.0.113.20:51820\nlast_handshake_time_sec=1\n"
+           "rx_bytes=" + std::to_string(rx) + "\ntx_bytes=" + std::to_string(tx) +
+           "\npublic_key=" + std::string(64, '3') + "\nrx_bytes=" + std::to_string(rx2) +
+           "\ntx_bytes=" + std::to_string(tx2) + "\n";
+}
+
+TEST_CASE("Watch: sending with nothing heard for 20 s is a lost tunnel; hearing again is back")
+{
+    using C = Watch::Change;
+    Watch w;
+    CHECK(w.look(counters(100, 200), 0) == C::none);  // the first look only learns
+    CHECK(w.look(counters(300, 400), 2) == C::none);  // answered traffic
+    CHECK(w.look(counters(300, 500), 4) == C::none);  // sent, unanswered since 4
+    CHECK(w.look(counters(300, 648), 22) == C::none); // 18 s: a handshake attempt, still hoping
+    CHECK(w.look(counters(300, 796), 24) == C::lost);
+    CHECK(w.down());
+    CHECK(w.look(counters(300, 944), 40) == C::none);  // said once
+    CHECK(w.look(counters(392, 1092), 42) == C::back); // a handshake answer
+    CHECK(!w.down());
+    CHECK(w.look(counters(392, 1092), 80) == C::none); // idle is not lost
+}
+
+TEST_CASE("Watch: an answer within the limit, keepalives, other peers and a restart")
+{
+    using C = Watch::Change;
+    Watch w;
+    w.look(counters(10, 10), 0);
+    CHECK(w.look(counters(10, 90), 2) == C::none);
+    CHECK(w.look(counters(42, 90), 12) == C::none); // the peer's passive keepalive
+    CHECK(w.look(counters(42, 90), 40) == C::none);
+    // Persistent keepalives go out unanswered, one a look: idle, not lost.
+    for (long t = 42, tx = 90; t < 200; t += 2)
+        CHECK(w.look(counters(42, static_cast<uint64_t>(tx += 32)), t) == C::none);
+    Watch two;
+    two.look(counters(0, 0, 0, 0), 0);
+    CHECK(two.look(counters(0, 0, 0, 100), 1) == C::none);
+    CHECK(two.look(counters(0, 0, 0, 100), 25) == C::lost); // any peer's traffic counts
+    CHECK(two.look(counters(0, 0, 64, 100), 26) == C::back);
+    Watch again;
+    again.look(counters(500, 500), 0);
+    CHECK(again.look(counters(0, 148), 2) == C::none);  // a new wireguard-go: a first look
+    CHECK(again.look(counters(0, 296), 4) == C::none);
+    CHECK(again.look(counters(0, 444), 24) == C::lost);
+}
