@@ -205,9 +205,14 @@ Result<bool> hand_over(State& s, const netlink::Tunnel& tunnel)
         return fail("cannot move '" + tunnel.name + "' into the app's namespace: " +
                     netlink::why(err));
     return in_inner(s, [&]() -> Result<bool> {
+        // The app gets exactly the tunnel's IPv6 address: no fe80:: one beside it (mode 1:
+        // no link-local address is generated), set before IPv6 comes on.
         if (tunnel.has_ipv6()) {
-            std::string path = "/proc/sys/net/ipv6/conf/" + tunnel.name + "/disable_ipv6";
-            if (int err = sys::write_file(path, "0"); err < 0)
+            std::string conf = "/proc/sys/net/ipv6/conf/" + tunnel.name;
+            int err = sys::write_file(conf + "/addr_gen_mode", "1");
+            if (err == 0)
+                err = sys::write_file(conf + "/disable_ipv6", "0");
+            if (err < 0)
                 return fail("cannot enable IPv6 on '" + tunnel.name + "': " + sys::why(err));
         }
         auto nl = netlink::Socket::open();
@@ -563,7 +568,7 @@ dns::Choice connect_wireguard(State& s)
     std::string local = wg.addresses.empty() ? "(no address)" : wg.addresses.front().address;
     connected(s, local, endpoint, choice);
     s.wg_uapi = std::move(uapi);
-    s.wg_watch = wireguard::Watch{};
+    s.wg_watch = wireguard::Watch(wg);
     s.wg_look_at = Clock::now();
     return choice;
 }

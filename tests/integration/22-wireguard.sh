@@ -76,6 +76,25 @@ fi
 tb_in laptop getent hosts secret.vpn.test >/dev/null
 tb_is "laptop (control): secret.vpn.test does not resolve there (status 2)" "$?" 2
 
+# ---- an IPv6 Address in the config: the app gets exactly that address, and IPv6
+# routes exactly for the IPv6 AllowedIPs (the provider has no IPv6: only the view
+# inside is checked).
+sed -e 's|^Address = .*|&, 2001:db8:10::2/128|' -e 's|^AllowedIPs = .*|&, 2001:db8:99::/48|' \
+    "$full" >"$TB_T/wg-v6.conf"
+chmod 0644 "$TB_T/wg-v6.conf"
+view6='printf "addr6=%s\n" "$(ip -6 -o addr show | awk "{print \$2, \$4}" | sort | tr "\n" ";")"
+printf "route6=%s\n" "$(ip -6 route show | awk "{print \$1, \$2, \$3}" | sort | tr "\n" ";")"'
+tb_run view6 60 "$TB_USER1" --vpn "$TB_T/wg-v6.conf" -- sh -c "$view6"
+if tb_is "view6: the app ran" "$TB_STATUS" 0; then
+    tb_is "view6: the app's one IPv6 address: the config's, on the tunnel (no fe80::)" \
+        "$(tb_field "$TB_T/view6.out" addr6)" "vpn0 2001:db8:10::2/128;"
+    tb_is "view6: IPv6 routes: the address's own and the AllowedIPs one, through the tunnel" \
+        "$(tb_field "$TB_T/view6.out" route6)" "2001:db8:10::2 dev vpn0;2001:db8:99::/48 dev vpn0;"
+else
+    tb_diag_file "$TB_T/view6.out" "$TB_T/view6.err"
+fi
+tb_diag_file "$TB_T/view6.out"
+
 # ---- split AllowedIPs
 tb_run split 60 "$TB_USER1" --vpn "$TB/client/wg-split.conf" -- "${TB_APP[@]}" "$TB_PROVIDER" \
     "http://$TB_WHOAMI/" "http://$TB_WHOAMI2/"
