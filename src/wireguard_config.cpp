@@ -627,6 +627,21 @@ std::string uapi_set(const Config& config)
     return out;
 }
 
+Watch::Watch(const Config& config)
+{
+    for (const auto& peer : config.peers)
+        if (peer.keepalive)
+            keepalives_.push_back(peer.keepalive);
+}
+
+bool Watch::keepalives_only(uint64_t sent, long elapsed) const
+{
+    uint64_t most = 1;  // a passive keepalive
+    for (unsigned every : keepalives_)
+        most += static_cast<uint64_t>(std::max(elapsed, 0L)) / every + 1;
+    return sent % keepalive_bytes == 0 && sent <= most * keepalive_bytes;
+}
+
 Watch::Change Watch::look(const std::string& answer, long now)
 {
     uint64_t rx = 0, tx = 0;
@@ -640,6 +655,7 @@ Watch::Change Watch::look(const std::string& answer, long now)
         else if (line.starts_with("tx_bytes="))
             tx += strtoull(line.data() + 9, nullptr, 10);
     }
+    long elapsed = now - std::exchange(last_, now);
     // A restarted wireguard-go starts from zero: that is a first look too.
     if (std::exchange(first_, false) || rx < rx_ || tx < tx_) {
         rx_ = rx, tx_ = tx;
@@ -652,7 +668,7 @@ Watch::Change Watch::look(const std::string& answer, long now)
         unanswered_since_ = -1;
         return std::exchange(down_, false) ? Change::back : Change::none;
     }
-    if (sent > 0 && sent != keepalive_bytes && unanswered_since_ < 0)
+    if (sent > 0 && !keepalives_only(sent, elapsed) && unanswered_since_ < 0)
         unanswered_since_ = now;
     if (!down_ && unanswered_since_ >= 0 && now - unanswered_since_ >= unanswered_limit) {
         down_ = true;

@@ -76,14 +76,20 @@ std::string nudge_target(const Config& config, const std::vector<std::string>& s
 // WireGuard has no connection that could be seen to drop. A peer that receives data
 // answers within 10 s even with nothing to say (WireGuard's passive keepalive), and a
 // sender that hears nothing for 15 s starts a new handshake every 5 s: so sending for
-// longer than unanswered_limit with nothing received means the peer is gone. A look
-// in which only a persistent keepalive (32 bytes) went out counts as idle, since
-// keepalives are not answered.
+// longer than unanswered_limit with nothing received means the peer is gone.
+// Keepalives are not answered, so what a look finds sent does not count while it could
+// be keepalives alone: a multiple of their 32 bytes, no more than one passive
+// keepalive and the persistent ones the config's intervals allow since the last look.
+// Data that small still counts once it makes WireGuard send handshake initiations (148
+// bytes each).
 class Watch {
 public:
     enum class Change { none, lost, back };
     static constexpr long unanswered_limit = 20;  // seconds
     static constexpr uint64_t keepalive_bytes = 32;
+
+    Watch() = default;
+    explicit Watch(const Config& config);
 
     // One look at the counters of a UAPI "get" answer (rx_bytes and tx_bytes of every
     // peer), taken at now (seconds on any steady clock).
@@ -91,8 +97,12 @@ public:
     bool down() const { return down_; }
 
 private:
+    bool keepalives_only(uint64_t sent, long elapsed) const;
+
+    std::vector<unsigned> keepalives_;  // each peer's PersistentKeepalive, if set
     bool first_ = true, down_ = false;
     uint64_t rx_ = 0, tx_ = 0;
+    long last_ = 0;               // when the last look was
     long unanswered_since_ = -1;  // the first look that saw data sent and nothing received
 };
 

@@ -690,6 +690,22 @@ TEST_CASE("Watch: an answer within the limit, keepalives, other peers and a rest
     // Persistent keepalives go out unanswered, one a look: idle, not lost.
     for (long t = 42, tx = 90; t < 200; t += 2)
         CHECK(w.look(counters(42, static_cast<uint64_t>(tx += 32)), t) == C::none);
+    // A persistent keepalive every 2 s, looked at every 2 s: two can fall in one look.
+    Config c;
+    c.peers.resize(1);
+    c.peers[0].keepalive = 2;
+    Watch kept(c);
+    kept.look(counters(42, 90), 0);
+    for (long t = 2, tx = 90; t < 60; t += 2)
+        CHECK(kept.look(counters(42, static_cast<uint64_t>(tx += t % 4 ? 64 : 0)), t) == C::none);
+    // Data (a 48-byte packet) beside them does count, as do handshake initiations.
+    CHECK(kept.look(counters(42, 90 + 15 * 64 + 48), 60) == C::none);
+    CHECK(kept.look(counters(42, 90 + 15 * 64 + 48 + 148), 80) == C::lost);
+    // Without keepalives configured, 64 bytes in a look is data.
+    Watch plain;
+    plain.look(counters(0, 0), 0);
+    CHECK(plain.look(counters(0, 64), 2) == C::none);
+    CHECK(plain.look(counters(0, 64), 22) == C::lost);
     Watch two;
     two.look(counters(0, 0, 0, 0), 0);
     CHECK(two.look(counters(0, 0, 0, 100), 1) == C::none);
