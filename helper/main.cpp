@@ -379,7 +379,8 @@ int main(int argc, char** argv)
     // on the policy's uplinks that exist now (refresh()), releases the lock and prints.
     // "publish NAME" takes steps 1-7 too (with "publish yes" in the policy), then binds fd 3
     // in /run/netns (publish()); "unpublish NAME" takes them without step 5 (its entry is
-    // checked instead, in unpublish()).
+    // checked instead, in unpublish()) and without step 6 (its own entries are always
+    // the caller's to remove).
     sanitize();
     Command command = parse_command(argc, argv);
     if (command == Command::version)
@@ -393,10 +394,13 @@ int main(int argc, char** argv)
     Policy policy = load_policy(uid);
     if (command != Command::unpublish) // it names its entry; the namespace may be gone
         check_netns(uid);
+    // unpublish only takes away what the caller once published, so a policy that no longer
+    // lets them (or publishing at all) does not strand their entries and namespaces.
     unsigned allowance = allowance_of(policy, uid, gids);
-    check(allowance > 0, denied, 0, "refused: not permitted by the helper policy");
+    check(allowance > 0 || command == Command::unpublish, denied, 0,
+          "refused: not permitted by the helper policy");
     bool publishing = command == Command::publish || command == Command::unpublish;
-    check(!publishing || policy.publish, denied, 0,
+    check(command != Command::publish || policy.publish, denied, 0,
           "refused: publishing is not permitted by the helper policy");
 
     // One helper at a time plans and creates, so two never pick the same /31.

@@ -48,22 +48,6 @@ int usage()
     return exit_failure;
 }
 
-// A published entry outlives a launcher killed with SIGKILL and pins the sandbox's
-// namespace: the helper removes it once the sandbox is known to be gone.
-void forget_published(const std::string& name)
-{
-    struct stat st {};
-    if (lstat(helper::published_path(name).c_str(), &st) < 0)
-        return;
-    helper::Failure failure;
-    if (helper::unpublish(name, failure))
-        log::warning("%s: removed its entry '%s' too", name.c_str(),
-                     helper::published_path(name).c_str());
-    else
-        log::warning("%s: cannot remove '%s': %s", name.c_str(),
-                     helper::published_path(name).c_str(), failure.message.c_str());
-}
-
 // Connects to NAME's launcher; an error message naming the fix, or "".
 std::string reach(const std::string& name, UniqueFd& out, std::string& dir)
 {
@@ -76,7 +60,7 @@ std::string reach(const std::string& name, UniqueFd& out, std::string& dir)
     int err = state::connect(dir, name, out);
     if (err == -ECONNREFUSED) {
         state::remove(dir, name);
-        forget_published(name);
+        helper::forget_published(name);
         return "no sandbox named '" + name + "': it is gone (a stale entry was removed)";
     }
     if (err == -ENOENT)
@@ -103,7 +87,7 @@ int ls(bool json)
         if (err == -ECONNREFUSED || err == -ENOENT) {
             state::remove(*dir, name);
             log::warning("%s: its sandbox is gone; removed the stale entry", name.c_str());
-            forget_published(name);
+            helper::forget_published(name);
             if (json)
                 printf("%s\n", nlohmann::json{{"name", name}, {"state", "gone"}}.dump().c_str());
             continue;

@@ -1,6 +1,7 @@
 #include "helper_client.hpp"
 
 #include "fd.hpp"
+#include "log.hpp"
 #include "sys.hpp"
 
 #include <algorithm>
@@ -331,6 +332,22 @@ Result<Lease> attach(int netns_fd, Failure& f, pid_t& helper_pid)
     explain(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), said_err, f,
             "connect the sandbox");
     return fail(f.message);
+}
+
+// A published entry outlives a launcher killed with SIGKILL and pins the sandbox's
+// namespace: the helper removes it once the sandbox is known to be gone.
+void forget_published(const std::string& name)
+{
+    struct stat st {};
+    if (lstat(published_path(name).c_str(), &st) < 0)
+        return;
+    Failure failure;
+    if (unpublish(name, failure))
+        log::warning("%s: removed its entry '%s' too", name.c_str(),
+                     published_path(name).c_str());
+    else
+        log::warning("%s: cannot remove '%s': %s", name.c_str(),
+                     published_path(name).c_str(), failure.message.c_str());
 }
 
 } // namespace nsjv::helper

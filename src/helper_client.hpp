@@ -60,4 +60,9 @@ bool publish(int netns_fd, const std::string& name, Failure& failure);
 bool unpublish(const std::string& name, Failure& failure);
 std::string published_path(const std::string& name);
 
+// A published entry outlives a launcher killed with SIGKILL and pins the sandbox's
+// namespace: once the sandbox NAME is known to be gone (its stale state removed), this
+// unpublishes a leftover entry, with a warning either way.
+void forget_published(const std::string& name);
+
 } // namespace nsjv::helper

@@ -295,8 +295,10 @@ Result<UniqueFd> listen_as(const std::string& dir, const std::string& name)
     int err = state::connect(dir, name, existing);
     if (err == 0)
         return fail("a sandbox named '" + name + "' is already running (see 'nsjail-vpn ls')");
-    if (err == -ECONNREFUSED)
-        state::remove(dir, name);  // its launcher is gone
+    if (err == -ECONNREFUSED) {  // its launcher is gone, and so must its published entry
+        state::remove(dir, name);
+        helper::forget_published(name);
+    }
     std::string path = state::socket_path(dir, name);
     sockaddr_un sun{};
     sun.sun_family = AF_UNIX;
@@ -327,14 +329,6 @@ int run(Context& ctx)
     }
     const std::string& name = ctx.options.name;
     UniqueFd listener;
-    struct stat taken {};
-    if (ctx.options.publish && lstat(helper::published_path(name).c_str(), &taken) == 0) {
-        log::error("cannot publish the sandbox: '%s' exists already",
-                   helper::published_path(name).c_str());
-        log::hint("choose another --name, or (as root) remove the entry: ip netns delete %s",
-                  helper::published_path(name).substr(11).c_str());
-        return exit_failure;
-    }
     if (!name.empty()) {
         auto l = listen_as(ctx.state_dir, name);
         if (!l) {
@@ -342,6 +336,17 @@ int run(Context& ctx)
             return exit_failure;
         }
         listener = std::move(*l);
+    }
+    // After listen_as: a live sandbox of this name is "already running", and a dead one's
+    // entry has just been removed. What is left there is not a sandbox of ours.
+    struct stat taken {};
+    if (ctx.options.publish && lstat(helper::published_path(name).c_str(), &taken) == 0) {
+        log::error("cannot publish the sandbox: '%s' exists already",
+                   helper::published_path(name).c_str());
+        log::hint("choose another --name, or (as root) remove the entry: ip netns delete %s",
+                  helper::published_path(name).substr(11).c_str());
+        state::remove(ctx.state_dir, name);
+        return exit_failure;
     }
 
     // One clone: the new user namespace comes first, so it owns the others. The

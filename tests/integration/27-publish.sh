@@ -3,7 +3,9 @@
 # as /run/netns/nsjv-UID-NAME (ip netns exec shows lo and the tunnel), and is
 # gone after stop; a name taken in /run/netns is refused before anything
 # starts; a launcher killed with SIGKILL leaves the entry, and the next ls
-# removes it (the namespace then goes); without "publish yes" in the policy
+# removes it (the namespace then goes), as does the next start of that name;
+# --publish of a running sandbox's name says it is running; stop removes the
+# entry after the policy stopped allowing publishing; without "publish yes" in the policy
 # it is refused and nothing remains; the helper's publish and unpublish
 # refuse what is not the caller's.
 set -uo pipefail
@@ -79,6 +81,56 @@ if tb_wait_output killed 60 '^started$'; then
 else
     tb_not_ok "killed: the published sandbox starts"
     tb_diag_file "$TB_T/killed.err"
+fi
+
+# ---- the same name started again after such a kill: the stale entry goes with its state
+tb_launch reuse "$TB_USER1" --name reuse --publish --net nat -- sh -c 'echo started; exec sleep 600'
+if tb_wait_output reuse 60 '^started$'; then
+    tb_kill_pid "$TB_LPID" "$(tb_starttime "$TB_LPID")" KILL
+    tb_wait 10 tb_no_user_procs
+    tb_check "reuse (control): the entry outlives the killed launcher" published reuse
+    tb_run reuse2 30 "$TB_USER1" --name reuse --net nat -- sh -c 'echo app-started'
+    tb_is "reuse: the name runs again (without --publish)" "$TB_STATUS:$(cat "$TB_T/reuse2.out")" \
+        "0:app-started"
+    tb_check "reuse: it says it removed the dead sandbox's entry" \
+        grep -q "reuse: removed its entry '/run/netns/$(entry reuse)'" "$TB_T/reuse2.err"
+    tb_check "reuse: /run/netns/$(entry reuse) is gone" unpublished reuse
+    tb_run reuse3 30 "$TB_USER1" --name reuse --publish --net nat -- sh -c 'echo app-started'
+    tb_is "reuse: and it can be published again" "$TB_STATUS:$(cat "$TB_T/reuse3.out")" \
+        "0:app-started"
+    tb_diag_file "$TB_T/reuse2.err" "$TB_T/reuse3.err"
+else
+    tb_not_ok "reuse: the published sandbox starts"
+    tb_diag_file "$TB_T/reuse.err"
+fi
+
+# ---- a living sandbox's name with --publish: "already running", not an entry to delete
+tb_launch live "$TB_USER1" --name live --keep --publish --net nat -- sh -c 'echo started; exec sleep 600'
+if tb_wait_output live 60 '^started$'; then
+    tb_run live2 30 "$TB_USER1" --name live --publish --net nat -- sh -c 'echo app-started'
+    tb_is "live: a second start of the name is refused with 125" "$TB_STATUS" 125
+    tb_check "live: it says the sandbox is already running" \
+        grep -q "a sandbox named 'live' is already running" "$TB_T/live2.err"
+    tb_is "live: no hint to delete the living sandbox's entry" \
+        "$(grep -c 'ip netns delete' "$TB_T/live2.err")" 0
+    tb_check "live: its entry is still there" published live
+    tb_diag_file "$TB_T/live2.err"
+
+    # ---- publishing taken away from the policy: stop still removes the entry
+    grep -v '^publish yes$' "$TB_POLICY" >"$TB_T/policy.nopublish"
+    cat "$TB_T/policy.nopublish" >"$TB_POLICY"
+    tb_run livestop 30 "$TB_USER1" stop live
+    tb_is "policy changed: stop succeeds" "$TB_STATUS" 0
+    tb_wait_exit live 20
+    tb_wait 10 unpublished live
+    tb_check "policy changed: the entry is removed all the same" unpublished live
+    tb_is "policy changed: no warning" \
+        "$(cat "$TB_T/livestop.err" "$TB_T/live.err" | grep -c 'cannot remove')" 0
+    printf 'publish yes\n' >>"$TB_POLICY"
+    tb_diag_file "$TB_T/livestop.err" "$TB_T/live.err"
+else
+    tb_not_ok "live: the published sandbox starts"
+    tb_diag_file "$TB_T/live.err"
 fi
 
 # ---- the helper itself: only the caller's entries, only valid names
