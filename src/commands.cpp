@@ -48,6 +48,21 @@ int usage()
     return exit_failure;
 }
 
+// NAME's socket refused or is missing: its entry is removed if its launcher is gone
+// (the name's lock is free), and then a published entry it left; say: tell the user
+// first. False while its lock is held: a sandbox starting, which has not listened yet.
+bool clear_stale(const std::string& dir, const std::string& name, bool say)
+{
+    UniqueFd lock;
+    if (state::lock(dir, name, lock) < 0)
+        return false;
+    state::remove(dir, name);
+    if (say)
+        log::warning("%s: its sandbox is gone; removed the stale entry", name.c_str());
+    helper::forget_published(name);
+    return true;
+}
+
 // Connects to NAME's launcher; an error message naming the fix, or "".
 std::string reach(const std::string& name, UniqueFd& out, std::string& dir)
 {
@@ -58,11 +73,10 @@ std::string reach(const std::string& name, UniqueFd& out, std::string& dir)
         return d.error();
     dir = *d;
     int err = state::connect(dir, name, out);
-    if (err == -ECONNREFUSED) {
-        state::remove(dir, name);
-        helper::forget_published(name);
+    if (err == -ECONNREFUSED && !clear_stale(dir, name, false))
+        return "the sandbox '" + name + "' is still starting: try again in a moment";
+    if (err == -ECONNREFUSED)
         return "no sandbox named '" + name + "': it is gone (a stale entry was removed)";
-    }
     if (err == -ENOENT)
         return "no sandbox named '" + name + "' (see 'nsjail-vpn ls')";
     if (err == -EPERM)
@@ -84,10 +98,11 @@ int ls(bool json)
     for (const auto& name : state::names(*dir)) {
         UniqueFd fd;
         int err = state::connect(*dir, name, fd);
+        if ((err == -ECONNREFUSED || err == -ENOENT) && !clear_stale(*dir, name, true)) {
+            rows.push_back({{"name", name}, {"state", "starting"}});
+            continue;
+        }
         if (err == -ECONNREFUSED || err == -ENOENT) {
-            state::remove(*dir, name);
-            log::warning("%s: its sandbox is gone; removed the stale entry", name.c_str());
-            helper::forget_published(name);
             if (json)
                 printf("%s\n", nlohmann::json{{"name", name}, {"state", "gone"}}.dump().c_str());
             continue;

@@ -288,15 +288,25 @@ bool host_changed(int fd)
     return changed;
 }
 
-// The control socket of a named sandbox; fails if the name is taken by a live one.
-Result<UniqueFd> listen_as(const std::string& dir, const std::string& name)
+// The control socket of a named sandbox, and in lock the name's lock, held until the
+// launcher is done; fails if the name is taken by a live sandbox.
+Result<UniqueFd> listen_as(const std::string& dir, const std::string& name, UniqueFd& lock)
 {
-    UniqueFd existing;
-    int err = state::connect(dir, name, existing);
-    if (err == 0)
+    // A command clearing a dead sandbox's entry holds the lock for a moment too.
+    int err;
+    for (int tries = 0; (err = state::lock(dir, name, lock)) == -EWOULDBLOCK && tries < 10; tries++)
+        usleep(20 * 1000);
+    if (err == -EWOULDBLOCK)
         return fail("a sandbox named '" + name + "' is already running (see 'nsjail-vpn ls')");
-    if (err == -ECONNREFUSED) {  // its launcher is gone, and so must its published entry
-        state::remove(dir, name);
+    if (err < 0)
+        return fail("cannot lock the name '" + name + "' in '" + dir + "': " + sys::why(err));
+    // With the lock ours, whatever entry there is belongs to a launcher that is gone, and
+    // so must its published entry.
+    struct stat st {};
+    if (lstat(state::socket_path(dir, name).c_str(), &st) == 0 ||
+        lstat(state::json_path(dir, name).c_str(), &st) == 0) {
+        unlink(state::socket_path(dir, name).c_str());
+        unlink(state::json_path(dir, name).c_str());
         helper::forget_published(name);
     }
     std::string path = state::socket_path(dir, name);
@@ -310,8 +320,6 @@ Result<UniqueFd> listen_as(const std::string& dir, const std::string& name)
     int rc = fd ? bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) : -1;
     err = errno;
     umask(old);
-    if (rc < 0 && err == EADDRINUSE)
-        return fail("a sandbox named '" + name + "' is already running (see 'nsjail-vpn ls')");
     if (rc < 0 || listen(fd.get(), 16) < 0)
         return fail("cannot create the control socket '" + path + "': " + sys::why(err));
     return fd;
@@ -328,9 +336,9 @@ int run(Context& ctx)
         return exit_failure;
     }
     const std::string& name = ctx.options.name;
-    UniqueFd listener;
+    UniqueFd listener, name_lock;  // the lock is held until we return
     if (!name.empty()) {
-        auto l = listen_as(ctx.state_dir, name);
+        auto l = listen_as(ctx.state_dir, name, name_lock);
         if (!l) {
             log::error("%s", l.error().c_str());
             return exit_failure;
@@ -364,6 +372,7 @@ int run(Context& ctx)
     if (child->pid == 0) {
         control->first.reset();
         listener.reset();
+        name_lock.reset();
         supervisor::run(ctx, std::move(control->second));
     }
     control->second.reset();

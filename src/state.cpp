@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -151,10 +152,32 @@ bool same_userns(pid_t pid)
            ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
 }
 
+int lock(const std::string& dir, const std::string& name, UniqueFd& out)
+{
+    std::string path = dir + "/" + name + ".lock";
+    for (int tries = 0; tries < 100; tries++) {
+        UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!fd)
+            return -errno;
+        if (flock(fd.get(), LOCK_EX | LOCK_NB) < 0)
+            return -errno;
+        // Its last holder may have removed the file on the way out: a lock on a file that
+        // is no longer at the path guards nothing, so take the one there now.
+        struct stat held {}, now {};
+        if (fstat(fd.get(), &held) == 0 && stat(path.c_str(), &now) == 0 &&
+            held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
+            out = std::move(fd);
+            return 0;
+        }
+    }
+    return -EAGAIN;
+}
+
 void remove(const std::string& dir, const std::string& name)
 {
     unlink(socket_path(dir, name).c_str());
     unlink(json_path(dir, name).c_str());
+    unlink((dir + "/" + name + ".lock").c_str());
 }
 
 } // namespace nsjv::state

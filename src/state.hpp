@@ -1,7 +1,10 @@
 // Where named sandboxes are recorded: $XDG_RUNTIME_DIR/nsjail-vpn (or
 // /run/user/UID/nsjail-vpn), 0700, holding per sandbox NAME.sock, the control
-// socket its launcher serves, and NAME.json, what it is. An entry is never
-// trusted: a socket that refuses is a sandbox that is gone.
+// socket its launcher serves, NAME.json, what it is, and NAME.lock, which its
+// launcher holds locked (flock) for as long as the sandbox lives, from before the
+// socket exists until after it is gone. An entry is never trusted: a socket that
+// refuses, with its lock free, is a sandbox that is gone; with its lock held, one
+// that is starting.
 #pragma once
 
 #include "fd.hpp"
@@ -42,7 +45,12 @@ bool same_userns(pid_t pid);
 // Returns 0, or -errno (-ECONNREFUSED, -ENOENT: the sandbox is gone).
 int connect(const std::string& dir, const std::string& name, UniqueFd& out);
 
-// Removes NAME's entry (socket and description).
+// Takes NAME's lock without waiting: 0 and the held lock in out, -EWOULDBLOCK while a
+// living launcher (or a command clearing its stale entry) holds it, or another -errno.
+int lock(const std::string& dir, const std::string& name, UniqueFd& out);
+
+// Removes NAME's entry (socket, description and lock file). Only with NAME's lock held:
+// a lock file removed under a launcher that holds it would let a second one start.
 void remove(const std::string& dir, const std::string& name);
 
 } // namespace nsjv::state

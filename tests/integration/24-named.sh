@@ -29,7 +29,9 @@
 #    SIGKILL to a launcher: its sandbox dies (PDEATHSIG), the entry is stale,
 #    the next ls says so (text and --json) and removes NAME.sock and NAME.json.
 #    10 starts of one name at once, with and without a stale entry of that
-#    name: exactly one runs.
+#    name: exactly one runs. The same with a start held (strace) between
+#    bind and listen, and while it clears a stale entry: ls says "starting"
+#    and removes nothing, a second start is refused, exec joins once it listens.
 #  - 50 named --net nat sandboxes at once: all reach whoami, with distinct
 #    addresses, all stop cleanly, nothing remains.
 set -uo pipefail
@@ -749,6 +751,99 @@ race()
 }
 race race 10 ""
 race racest 10 stale
+
+# ---------------------------------------------------------------- the windows of a start
+# A launcher held by strace's fault injection at one step of taking its name, while
+# others look: (1) between bind and listen (its socket refuses), ls shows it
+# "starting" and removes nothing, and another start of the name is refused; once
+# it listens, exec reaches it. (2) Over a stale entry, held while it removes the
+# dead one's socket: another start meanwhile is refused, and exactly one runs.
+# slow NAME SYSCALLS: the launcher as TB_USER1 under strace, the first of SYSCALLS
+# delayed by 2 s; its pid (strace's: the launcher is its child) registered as NAME.
+slow()
+{
+    tb_as_cmd "$TB_USER1"
+    "${TB_AS[@]}" strace -qq -o /dev/null "${HS_STRACE_SAN[@]}" -e trace="$2" \
+        -e inject="$2":delay_enter=2000000:when=1 "$TB_LAUNCHER" --name "$1" --net none -- \
+        sh -c 'echo ready; exec sleep 600' </dev/null >"$TB_T/$1.out" 2>"$TB_T/$1.err" &
+    tb_register "$1" $!
+}
+# held FILE: FILE is locked (flock) by someone; root only looks (never creates it).
+held()
+{
+    "$TB_PY" -c 'import fcntl, os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    sys.exit(0)
+except OSError:
+    pass
+sys.exit(1)' "$1"
+}
+refuses() { ! "$TB_PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])' "$1" 2>/dev/null; }
+window_listen()
+{
+    slow wl listen
+    if ! tb_wait 10 test -S "$STATE/wl.sock"; then
+        tb_not_ok "window: the held launcher bound its socket"
+        tb_diag_file "$TB_T/wl.err"
+        return
+    fi
+    tb_check "window (control): its socket refuses (not listening yet)" refuses "$STATE/wl.sock"
+    nj wl-ls "$TB_USER1" ls --json
+    tb_is "window: ls --json shows it starting" "$(json_get wl-ls wl state)" starting
+    tb_is "window: ls removed nothing" "$(grep -c 'removed the stale entry' "$TB_T/wl-ls.err")" 0
+    tb_check "window: its socket is still there" test -S "$STATE/wl.sock"
+    nj wl-2 "$TB_USER1" --name wl --net none -- sh -c 'echo ran'
+    tb_is "window: a second start of the name is refused" \
+        "$NJ_RC:$(cat "$TB_T/wl-2.out"):$(grep -c 'is already running' "$TB_T/wl-2.err")" "125::1"
+    nj wl-exec "$TB_USER1" exec wl -- sh -c 'echo joined'
+    tb_is "window: exec says it is still starting, or joins it once it listens" \
+        "$(grep -c -e 'is still starting' -e '^joined$' "$TB_T/wl-exec.out" "$TB_T/wl-exec.err" |
+            awk -F: '{n += $2} END {print n}')" 1
+    tb_wait_output wl 20 '^ready$'
+    nj wl-exec2 "$TB_USER1" exec wl -- sh -c 'echo joined'
+    tb_is "window: once it listens, exec joins it" "$NJ_RC:$(cat "$TB_T/wl-exec2.out")" "0:joined"
+    nj wl-stop "$TB_USER1" stop wl
+    tb_is "window: stop ends it" "$NJ_RC" 0
+    tb_wait_exit wl 20
+    tb_diag_file "$TB_T/wl-ls.out" "$TB_T/wl-ls.err" "$TB_T/wl-exec.err"
+}
+window_stale()
+{
+    local lpid
+    tb_launch ws-0 "$TB_USER1" --name ws --net none -- sh -c 'echo ready; exec sleep 600'
+    lpid=$TB_LPID
+    tb_wait_output ws-0 30 '^ready$' || { tb_not_ok "window: ws starts"; return; }
+    kill -KILL "$lpid"
+    tb_wait_exit ws-0 10
+    tb_wait 10 tb_no_user_procs
+    tb_check "window (control): a stale entry of ws is left" test -S "$STATE/ws.sock"
+    slow ws unlink,unlinkat
+    if ! tb_wait 10 held "$STATE/ws.lock"; then
+        tb_not_ok "window: the held launcher took the name's lock"
+        return
+    fi
+    tb_check "window (control): the stale socket is still there" test -S "$STATE/ws.sock"
+    nj ws-2 "$TB_USER1" --name ws --net none -- sh -c 'echo ran'
+    tb_is "window: a start while the first clears the stale entry is refused" \
+        "$NJ_RC:$(cat "$TB_T/ws-2.out"):$(grep -c 'is already running' "$TB_T/ws-2.err")" "125::1"
+    tb_wait_output ws 20 '^ready$'
+    tb_check "window: the first one runs" grep -q '^ready$' "$TB_T/ws.out"
+    nj ws-ls "$TB_USER1" ls --json
+    tb_is "window: ls lists it, connected to its launcher" "$(json_get ws-ls ws state)" up
+    nj ws-stop "$TB_USER1" stop ws
+    tb_wait_exit ws 20
+    tb_diag_file "$TB_T/ws-2.err" "$TB_T/ws.err"
+}
+window_listen
+window_stale
+tb_wait 10 tb_no_user_procs
+tb_wait 10 no_state
+tb_check "window: nothing is left in the state directory" no_state
 
 # ---------------------------------------------------------------- XDG_RUNTIME_DIR
 xdg_section()
