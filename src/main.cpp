@@ -8,6 +8,7 @@
 #include "prepare.hpp"
 #include "sandbox.hpp"
 #include "state.hpp"
+#include "sys.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -111,6 +112,18 @@ int parse(int argc, char** argv, Options& opt)
     }
     try {
         app.parse(argc, argv);
+    } catch (const CLI::ConversionError& e) {
+        // CLI11 says "Could not convert: --connect-timeout = abc".
+        std::string what = e.what();
+        size_t colon = what.find(": "), eq = what.find(" = ");
+        if (colon == std::string::npos || eq == std::string::npos || eq < colon)
+            log::error("%s", log::shown(what).c_str());
+        else
+            log::error("%s takes a whole number in range, not '%s'",
+                       what.substr(colon + 2, eq - colon - 2).c_str(),
+                       log::shown(what.substr(eq + 3)).c_str());
+        log::hint("see 'nsjail-vpn --help'");
+        return exit_failure;
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0)
             return app.exit(e);
@@ -124,6 +137,17 @@ int parse(int argc, char** argv, Options& opt)
         log::error("-v and -q contradict each other: use one");
         return exit_failure;
     }
+    for (const char* name : {"--vpn", "--vpn-cmd", "--net"}) {
+        if (app.count(name) > 0 && app[name]->as<std::string>().empty()) {
+            log::error("%s is empty", name);
+            log::hint("%s", std::string(name) == "--vpn"
+                                ? "give the VPN configuration file: --vpn FILE"
+                            : std::string(name) == "--vpn-cmd"
+                                ? "give the VPN client's command line: --vpn-cmd 'openconnect ...'"
+                                : "use --net none or --net nat");
+            return exit_failure;
+        }
+    }
     int chosen = !vpn.empty() + !opt.vpn_cmd.empty() + !net.empty();
     if (chosen > 1) {
         log::error("choose one network: --vpn FILE, --vpn-cmd COMMAND or --net none|nat");
@@ -133,6 +157,12 @@ int parse(int argc, char** argv, Options& opt)
         log::error("no network chosen for the sandbox");
         log::hint("pass --vpn FILE (.ovpn or WireGuard .conf) or --vpn-cmd 'openconnect ...' to "
                   "use a VPN, --net nat for the host's network, or --net none for no network");
+        // `nsjail-vpn lss`: a mistyped command reads as an app to run.
+        int err = 0;
+        if (opt.command.size() == 1 && opt.command.front().find('/') == std::string::npos &&
+            sys::find_command(opt.command.front(), err).empty())
+            log::hint("'%s' is taken as the app to run; the commands for named sandboxes are "
+                      "exec, ls and stop", log::shown(opt.command.front()).c_str());
         return exit_failure;
     }
     if (!opt.vpn_type.empty() && vpn.empty()) {
