@@ -69,7 +69,7 @@ Result<Choice> choose(const std::vector<std::string>& cli, const Offer& offer)
         c.source = "pushed by the VPN ('dns')";
     } else if (!offer.dhcp_option.empty()) {
         c.servers = offer.dhcp_option;
-        c.source = "pushed by the VPN ('dhcp-option DNS')";
+        c.source = offer.dhcp_source;
     } else {
         return fail("the VPN gave no DNS server");
     }

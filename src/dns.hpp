@@ -22,6 +22,9 @@ struct Offer {
     std::vector<std::string> dns_option;   // from 'dns server N address'
     std::vector<std::string> dhcp_option;  // from 'dhcp-option DNS'
     std::vector<std::string> search;       // DOMAIN / DOMAIN-SEARCH / dns search-domains
+    // Where dhcp_option came from, for resolv.conf's comment: the other clients give
+    // their servers there too.
+    std::string dhcp_source = "pushed by the VPN ('dhcp-option DNS')";
 };
 
 Result<Choice> choose(const std::vector<std::string>& cli, const Offer& offer);

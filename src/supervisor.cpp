@@ -514,7 +514,8 @@ dns::Choice connect_wireguard(State& s)
     auto& wg = s.ctx.wireguard;
     const auto& peer = wg.peers.front();
     // Before the tunnel: a sandbox without a resolver is refused before it connects.
-    auto choice = choose_vpn_dns(s, dns::Offer{{}, wg.dns, wg.search});
+    auto choice = choose_vpn_dns(s, dns::Offer{{}, wg.dns, wg.search,
+                                               "from the WireGuard configuration's DNS line"});
     log::progress("connecting to WireGuard peer %s%s%s:%u ...", peer.endpoint_host.c_str(),
                   peer.endpoint_host == peer.endpoint_address ? "" : " at ",
                   peer.endpoint_host == peer.endpoint_address ? "" : peer.endpoint_address.c_str(),

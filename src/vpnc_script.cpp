@@ -373,6 +373,7 @@ Result<bool> read_split(const Vars& vars, Report& r)
 
 Result<bool> read_dns(const Vars& vars, Report& r)
 {
+    r.dns.dhcp_source = "given by the VPN client (INTERNAL_IP4_DNS, INTERNAL_IP6_DNS)";
     for (const char* key : {"INTERNAL_IP4_DNS", "INTERNAL_IP6_DNS"})
         for (const auto& server : split_on(get(vars, key), " \t\n")) {
             if (dns::valid_server(server))

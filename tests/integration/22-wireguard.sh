@@ -51,6 +51,7 @@ printf "addr=%s\n" "$(ip -4 -o addr show dev vpn0 | awk "{print \$4}")"
 printf "kind=%s\n" "$(ip -d -o link show dev vpn0 | grep -o " wireguard " | tr -d " ")"
 printf "mtu=%s\n" "$(ip -o link show dev vpn0 | sed "s/.* mtu \([0-9]*\) .*/\1/")"
 printf "ns=%s\n" "$(awk "/^nameserver/ {print \$2}" /etc/resolv.conf | tr "\n" " ")"
+printf "why=%s\n" "$(head -n 1 /etc/resolv.conf)"
 printf "secret=%s\n" "$(getent hosts secret.vpn.test | awk "{print \$1}")"
 printf "public=%s\n" "$(getent hosts public.test | awk "{print \$1}")"'
 tb_run view 60 "$TB_USER1" --vpn "$full" -- sh -c "$view"
@@ -64,6 +65,9 @@ if tb_is "view: the app ran" "$TB_STATUS" 0; then
     tb_is "view: the tunnel is $( ((kernel)) && echo "the kernel's WireGuard" || echo "wireguard-go's tun")" \
         "$(tb_field "$TB_T/view.out" kind)" "$( ((kernel)) && echo wireguard)"
     tb_is "view: MTU 1420 (the config gives none)" "$(tb_field "$TB_T/view.out" mtu)" 1420
+    tb_is "view: resolv.conf says where its servers came from" \
+        "$(tb_field "$TB_T/view.out" why)" \
+        "# Written by nsjail-vpn for this sandbox; DNS from the WireGuard configuration's DNS line."
     tb_is "view: resolv.conf names the config's DNS only" "$(tb_field "$TB_T/view.out" ns)" \
         "$TB_WG_DNS "
     tb_is "view: secret.vpn.test resolves through the tunnel's resolver" \

@@ -44,6 +44,7 @@ view='printf "links=%s\n" "$(ip -o link show | awk -F": " "{print \$2}" | sort |
 printf "ipv6=%s\n" "$(ip -6 -o addr show | wc -l)"
 printf "addr=%s\n" "$(ip -4 -o addr show dev vpn0 | awk "{print \$4}")"
 printf "ns=%s\n" "$(awk "/^nameserver/ {print \$2}" /etc/resolv.conf | tr "\n" " ")"
+printf "why=%s\n" "$(head -n 1 /etc/resolv.conf)"
 printf "secret=%s\n" "$(getent hosts secret.vpn.test | awk "{print \$1}")"
 printf "public=%s\n" "$(getent hosts public.test | awk "{print \$1}")"
 printf "procs=%s\n" "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c -e openconnect -e nsjail-vpn) $(test -e /proc/1 && echo pid1 || echo nopid1) $(test -e /proc/$$ && echo self)"'
@@ -55,6 +56,9 @@ if tb_is "view: the app ran" "$TB_STATUS" 0; then
         "$(tb_field "$TB_T/view.out" ipv6)" 0
     tb_check "view: the tunnel has an address of the server's pool ($(tb_field "$TB_T/view.out" addr))" \
         grep -q "^addr=198\.18\.11\.[0-9]*/24$" "$TB_T/view.out"
+    tb_is "view: resolv.conf says where its servers came from" \
+        "$(tb_field "$TB_T/view.out" why)" "# Written by nsjail-vpn for this sandbox; DNS given by \
+the VPN client (INTERNAL_IP4_DNS, INTERNAL_IP6_DNS)."
     tb_is "view: resolv.conf names the server's DNS only" "$(tb_field "$TB_T/view.out" ns)" \
         "$TB_OC_FULL_DNS "
     tb_is "view: secret.vpn.test resolves through the tunnel's resolver" \
