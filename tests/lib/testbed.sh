@@ -371,14 +371,16 @@ tb_kill_pid()
     local pid=$1 start=$2 sig=${3:-TERM}
 
     tb_alive "$pid" "$start" || return 0
-    kill -s "$sig" "$pid" 2>/dev/null
-    if ! tb_wait 5 tb_dead "$pid" "$start"; then
-        kill -s KILL "$pid" 2>/dev/null
-        tb_wait 5 tb_dead "$pid" "$start"
-    fi
-    # Braces: bash reports a job killed by a signal ("Killed") on the stderr it has while
-    # reaping it, which this silences; the kill was ours.
-    { wait "$pid"; } 2>/dev/null
+    # Braces: bash reports a job killed by a signal ("Killed") on the stderr it has when
+    # it reaps it, which may be while tb_wait polls; the kill was ours, so no notice.
+    {
+        kill -s "$sig" "$pid"
+        if ! tb_wait 5 tb_dead "$pid" "$start"; then
+            kill -s KILL "$pid"
+            tb_wait 5 tb_dead "$pid" "$start"
+        fi
+        wait "$pid"
+    } 2>/dev/null
     return 0
 }
 
