@@ -17,13 +17,18 @@ tb_topology_up
 cp -p "$TB_POLICY" "$TB_T/policy.orig"
 tb_on_exit 'cp -p "$TB_T/policy.orig" "$TB_POLICY"'
 printf 'publish yes\nallow-user %s\n' "$TB_USER2" >>"$TB_POLICY"
-# Each `ip netns exec laptop` command runs in a mount namespace of its own (a slave of the
-# suite's): the user's launcher, and so its helper, in one; root's tools look from there, as
-# on a real host they share its one mount namespace.
-as_host() { nsenter -t "$1" -m -- "${@:2}"; }
+# Each `ip netns exec laptop` command runs in a mount namespace of its own, where a
+# published entry would die with its launcher. On a real host every process shares one:
+# here the mount namespace of a process held in laptop plays it, for the users' launchers
+# and helpers (TB_HOST_MNT) and for root's tools (as_host).
+tb_spawn host-mnt laptop sleep 3600
+TB_HOST_MNT=$(tb_pid_of host-mnt)
+tb_wait 5 test "$(readlink "/proc/$TB_HOST_MNT/ns/mnt")" != "$(readlink /proc/self/ns/mnt)"
+as_host() { nsenter -t "$TB_HOST_MNT" -m -n -- "$@"; }
 entry() { echo "nsjv-$TB_UID1-$1"; }
-published() { [[ -e /run/netns/$(entry "$1") ]]; }
-unpublished() { ! published "$1"; }
+# published NAME: the entry is a namespace mounted there, in the host's mount namespace.
+published() { [[ $(as_host stat -f -c %T "/run/netns/$(entry "$1")" 2>/dev/null) == nsfs ]]; }
+unpublished() { [[ ! -e /run/netns/$(entry "$1") ]]; }
 user_ls() { tb_as "$TB_USER1" "$TB_LAUNCHER" ls "$@"; }
 
 # ---- published while it runs, gone after stop
@@ -32,13 +37,13 @@ tb_launch pub "$TB_USER1" --name pub --keep --publish --vpn "$TB/client/full.ovp
 if tb_wait_output pub 60 '^started$'; then
     tb_check "pub: /run/netns/$(entry pub) exists" published pub
     tb_is "pub: ip netns exec $(entry pub) ip link, as root, shows lo and the tunnel" \
-        "$(as_host "$TB_LPID" ip netns exec "$(entry pub)" ip -o link show |
+        "$(as_host ip netns exec "$(entry pub)" ip -o link show |
             awk -F': ' '{print $2}' | sort | tr '\n' ' ')" "lo vpn0 "
     tb_check "pub: ip netns list, as root, names it" grep -q "^$(entry pub)\b" \
-        <<<"$(as_host "$TB_LPID" ip netns list)"
+        <<<"$(as_host ip netns list)"
     app=$(tb_find_desc "$TB_LPID" '^sleep 600')
     tb_is "pub: it is the app's own network namespace" \
-        "$(as_host "$TB_LPID" stat -L -c %i "/run/netns/$(entry pub)")" \
+        "$(as_host stat -L -c %i "/run/netns/$(entry pub)")" \
         "$(stat -L -c %i "/proc/$app/ns/net")"
     tb_check "pub: ls --json names it" grep -q "\"published\":\"/run/netns/$(entry pub)\"" \
         <<<"$(user_ls --json)"
@@ -70,7 +75,9 @@ if tb_wait_output killed 60 '^started$'; then
     ino=$(stat -L -c %i "/run/netns/$(entry killed)")
     tb_kill_pid "$TB_LPID" "$(tb_starttime "$TB_LPID")" KILL
     tb_wait 10 tb_no_user_procs
-    tb_check "killed: the entry outlives the launcher (it pins the namespace)" published killed
+    tb_check "killed: the entry outlives the launcher" published killed
+    tb_check "killed: it pins the namespace: the sandbox's host end is still there" \
+        test -n "$(tb_hostlinks)"
     out=$(tb_as "$TB_USER1" "$TB_LAUNCHER" ls 2>&1)
     tb_check "killed: ls says the sandbox is gone and removes its entry" \
         grep -q "killed: removed its entry '/run/netns/$(entry killed)'" <<<"$out"
@@ -89,12 +96,15 @@ if tb_wait_output reuse 60 '^started$'; then
     tb_kill_pid "$TB_LPID" "$(tb_starttime "$TB_LPID")" KILL
     tb_wait 10 tb_no_user_procs
     tb_check "reuse (control): the entry outlives the killed launcher" published reuse
+    tb_check "reuse (control): and pins its namespace, host end and all" test -n "$(tb_hostlinks)"
     tb_run reuse2 30 "$TB_USER1" --name reuse --net nat -- sh -c 'echo app-started'
     tb_is "reuse: the name runs again (without --publish)" "$TB_STATUS:$(cat "$TB_T/reuse2.out")" \
         "0:app-started"
     tb_check "reuse: it says it removed the dead sandbox's entry" \
         grep -q "reuse: removed its entry '/run/netns/$(entry reuse)'" "$TB_T/reuse2.err"
     tb_check "reuse: /run/netns/$(entry reuse) is gone" unpublished reuse
+    tb_wait 10 tb_no_hostlink
+    tb_is "reuse: the dead sandbox's host end went with its namespace" "$(tb_hostlinks)" ""
     tb_run reuse3 30 "$TB_USER1" --name reuse --publish --net nat -- sh -c 'echo app-started'
     tb_is "reuse: and it can be published again" "$TB_STATUS:$(cat "$TB_T/reuse3.out")" \
         "0:app-started"

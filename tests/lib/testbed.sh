@@ -1260,7 +1260,11 @@ tb_as_cmd()
     # Each command its own report names: a sandbox is a PID namespace, and two
     # supervisors (both pid 1) would otherwise write the same file.
     [[ -z $TB_SANITIZE ]] || san=("${TB_SAN_ENV[@]//"$TB_SAN_DIR/"/"$TB_SAN_DIR/${EPOCHREALTIME/./}-"}")
-    TB_AS=(ip netns exec laptop setpriv --reuid="$uid" --regid="$gid" --init-groups
+    # Each `ip netns exec` has a mount namespace of its own; TB_HOST_MNT (a pid in
+    # laptop) makes every command share that process's one, as on a real host.
+    local enter=(ip netns exec laptop)
+    [[ -z ${TB_HOST_MNT:-} ]] || enter=(nsenter -t "$TB_HOST_MNT" -m -n)
+    TB_AS=("${enter[@]}" setpriv --reuid="$uid" --regid="$gid" --init-groups
         env -i -C "$home" --default-signal HOME="$home" USER="$user" LOGNAME="$user"
         PATH="$TB_USER_PATH" LANG=C.UTF-8 "${xdg[@]}" "${san[@]}" "${TB_ENV[@]}")
 }
