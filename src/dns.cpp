@@ -9,17 +9,6 @@ namespace nsjv::dns {
 
 namespace {
 
-bool is_loopback(const std::string& address)
-{
-    in_addr a4{};
-    in6_addr a6{};
-    if (inet_pton(AF_INET, address.c_str(), &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, address.c_str(), &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return false;
-}
-
 std::vector<std::string> words(std::string_view line)
 {
     std::istringstream in{std::string(line)};
@@ -37,6 +26,17 @@ bool valid_server(const std::string& address)
     in6_addr a6{};
     return inet_pton(AF_INET, address.c_str(), &a4) == 1 ||
            inet_pton(AF_INET6, address.c_str(), &a6) == 1;
+}
+
+bool loopback(const std::string& address)
+{
+    in_addr a4{};
+    in6_addr a6{};
+    if (inet_pton(AF_INET, address.c_str(), &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, address.c_str(), &a6) != 1)
+        return false;
+    return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
 }
 
 bool valid_domain(const std::string& name)
@@ -104,7 +104,7 @@ Result<Choice> choose_host(const std::vector<std::string>& cli, std::string_view
     Choice c;
     for (std::string_view text : {resolv_conf, fallback}) {
         for (auto& s : nameservers(text))
-            if (!is_loopback(s))
+            if (!loopback(s))
                 c.servers.push_back(s);
         if (!c.servers.empty()) {
             c.source = "the host's upstream resolvers";

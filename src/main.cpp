@@ -189,6 +189,13 @@ int parse(int argc, char** argv, Options& opt)
             log::error("not an IP address for --dns: '%s'", d.c_str());
             return exit_failure;
         }
+        if (dns::loopback(d)) {
+            log::error("--dns %s is a loopback address: inside the sandbox nothing answers there",
+                       d.c_str());
+            log::hint("give a resolver the sandbox can reach: the VPN's, or with --net nat one "
+                      "on your network");
+            return exit_failure;
+        }
     }
     if (!opt.dns.empty() && opt.net == Net::none) {
         log::error("--dns has no use with --net none: the sandbox has no network");

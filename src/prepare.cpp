@@ -1,10 +1,12 @@
 #include "prepare.hpp"
 
+#include "dns.hpp"
 #include "log.hpp"
 #include "state.hpp"
 #include "openvpn_client.hpp"
 #include "sys.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
@@ -172,6 +174,16 @@ Result<bool> prepare_wireguard(Context& ctx, const std::string& text)
         return fail("the WireGuard configuration '" + ctx.options.vpn_file + "' has no DNS line, " +
                     "so the sandbox would have no resolver: add 'DNS = ADDR' under [Interface], " +
                     "or pass --dns ADDR with a resolver reachable through the tunnel");
+    }
+    bool reachable = !ctx.options.dns.empty() ||
+                     std::any_of(config->dns.begin(), config->dns.end(),
+                                 [](const std::string& d) { return !dns::loopback(d); });
+    if (!reachable) {
+        wireguard::wipe(*config);
+        return fail("the WireGuard configuration '" + ctx.options.vpn_file + "' gives DNS " +
+                    config->dns.front() + ", a loopback address: inside the sandbox nothing " +
+                    "answers there (wg-quick hands it to the host's resolver); give the VPN's " +
+                    "resolver in 'DNS = ADDR', or pass --dns ADDR");
     }
     ctx.wireguard = std::move(*config);
     wireguard::wipe(*config);

@@ -288,9 +288,11 @@ refused unknown "line [0-9]*: .*Colour" "an unknown key" --vpn "$TB_T/unknown.co
 variant nodns '/^DNS/d'
 refused nodns "has no DNS line" "no DNS" --vpn "$TB_T/nodns.conf"
 tb_check "no DNS: the hint names --dns" grep -q -e "--dns" "$TB_T/nodns.err"
-refused vpntype "" "--vpn-type openvpn on a WireGuard file" --vpn-type openvpn --vpn "$full"
-tb_check "--vpn-type openvpn: OpenVPN's reading refused it" \
-    grep -q "cannot use the VPN configuration" "$TB_T/vpntype.err"
+variant loopdns 's/^DNS = .*/DNS = 127.0.0.53/'
+refused loopdns "gives DNS 127.0.0.53, a loopback address" "a loopback DNS" --vpn "$TB_T/loopdns.conf"
+tb_check "a loopback DNS: the message names the fix" grep -q -e "or pass --dns ADDR" "$TB_T/loopdns.err"
+refused vpntype "cannot use the VPN configuration" "--vpn-type openvpn on a WireGuard file" \
+    --vpn-type openvpn --vpn "$full"
 
 tb_run dnsopt 60 "$TB_USER1" --dns "$TB_FULL_DNS" --vpn "$TB_T/nodns.conf" -- \
     sh -c 'awk "/^nameserver/ {print \$2}" /etc/resolv.conf'
