@@ -6,7 +6,8 @@
 # rest nowhere; a server given by name works while laptop's resolv.conf points
 # at a loopback resolver; with the server stopped the app is offline and the
 # forward counter shows nothing but packets to the endpoint; the password
-# prompt reaches the user's terminal before the app starts; a wrong password
+# prompt reaches the user's terminal before the app starts; the password is in
+# no argv, environment or file written during a run; a wrong password
 # and a refused option end with a clear error.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/testbed.sh"
@@ -174,6 +175,34 @@ tb_is "prompt: the password was not echoed" "$(grep -c -F -e "$TB_OC_PASS" <<<"$
 tb_check "prompt: then the app reached whoami through the tunnel" \
     grep -q "^$TB_PROVIDER\$" <<<"$tty"
 tb_diag_file "$TB_T/prompt.tty"
+
+# ---- the password: in no argv, no environment and no file written during a run
+touch "$TB_T/before-pass-run"
+trace=$TB_T/pass.strace
+ip netns exec laptop env -i PATH="$TB_USER_PATH" HOME="$TB/home/$TB_USER1" \
+    XDG_RUNTIME_DIR="/run/user/$TB_UID1" strace -u "$TB_USER1" -f -qq -v -s 65536 \
+    -e trace=execve -o "$trace" "$TB_LAUNCHER" \
+    --vpn-cmd "$(oc "$TB_OC_FULL_URL" --passwd-on-stdin)" -- \
+    sh -c 'curl -sS --max-time 5 http://'"$TB_WHOAMI"'/; echo' \
+    <"$TB/client/oc-pass" >"$TB_T/pass.out" 2>"$TB_T/pass.err"
+tb_is "password: the app reached whoami through the tunnel under strace" \
+    "$(cat "$TB_T/pass.out")" "$TB_PROVIDER"
+tb_check "password (control): the trace has openconnect's execve with its environment" \
+    grep -q 'execve("[^"]*openconnect".*PATH=' "$trace"
+tb_check "password (control): the trace has our vpnc-script's execve" \
+    grep -q 'execve("[^"]*nsjail-vpn", \[[^]]*__vpnc-script' "$trace"
+tb_is "password: no execve's argv or environment held it" \
+    "$(grep -c -F -e "$TB_OC_PASS" "$trace")" 0
+written=$(find "$TB_T" /tmp "$TB/home/$TB_USER1" /run -xdev -type f \
+    -newer "$TB_T/before-pass-run" ! -path "$trace" 2>/dev/null)
+echo "$TB_OC_PASS" >"$TB_T/pass-detector-control"
+tb_check "password (control): the file search finds a file that holds it" \
+    grep -l -F -e "$TB_OC_PASS" "$TB_T/pass-detector-control"
+rm -f "$TB_T/pass-detector-control"
+tb_is "password: no file written during the run holds it" \
+    "$(for f in $written; do grep -l -F -e "$TB_OC_PASS" "$f" 2>/dev/null; done)" ""
+tb_diag "$(wc -l <<<"$written") files written during the run were searched"
+tb_diag_file "$TB_T/pass.err"
 
 # ---- a wrong password, a refused option
 echo wrong-password >"$TB_T/wrong-pass"
