@@ -696,7 +696,8 @@ void look_at_wireguard(State& s)
     s.wg_look_at = Clock::now() + period;
     auto answer = wireguard::uapi(s.wg_uapi.get(), "get=1\n\n");
     if (!answer) {
-        log::debug("cannot ask wireguard-go about the tunnel: %s", answer.error().c_str());
+        log::warning("cannot ask wireguard-go about the tunnel: %s; a lost server will not "
+                     "be reported", answer.error().c_str());
         s.wg_uapi.reset();
         return;
     }

@@ -5,6 +5,7 @@
 #include "sys.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <climits>
 #include <cstdlib>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 namespace nsjv::wireguard {
@@ -95,6 +97,11 @@ int uapi_connect(pid_t pid, UniqueFd& out)
         return -errno;
     if (connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0)
         return errno == ENOENT || errno == ECONNREFUSED ? -EAGAIN : -errno;
+    // The supervisor asks it every few seconds; a wireguard-go that hangs (or is stopped)
+    // must not stall the supervisor, which passes on signals and reaps the apps.
+    timeval limit{2, 0};
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
     out = std::move(fd);
     return 0;
 }
@@ -109,13 +116,23 @@ Result<std::string> uapi(int fd, const std::string& request)
             return fail("cannot write to wireguard-go's control socket: " + sys::why(errno));
         done += static_cast<size_t>(n);
     }
+    // A "get" answer holds the private key: room for it up front, so that no growing
+    // copy is left behind in freed memory, and the read buffer wiped.
     std::string answer;
+    answer.reserve(16384);
     char buf[4096];
+    struct Wipe {
+        char* p;
+        size_t n;
+        ~Wipe() { explicit_bzero(p, n); }
+    } wipe_buf{buf, sizeof buf};
     // The answer ends with an empty line; it is small (a few lines per peer).
     while (answer.size() < 2 || answer.compare(answer.size() - 2, 2, "\n\n") != 0) {
         ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return fail("wireguard-go did not answer on its control socket");
         if (n <= 0)
             return fail("wireguard-go closed its control socket");
         answer.append(buf, static_cast<size_t>(n));

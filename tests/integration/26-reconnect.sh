@@ -160,6 +160,26 @@ stall keepalive "$TB/client/full.ovpn" '^[^ ]*openvpn ' vpn-full "OpenVPN's ping
 stall wg-stall "$TB/client/wg-full.conf" '^[^ ]*wireguard-go ' wg-server \
     "no answer from the WireGuard peer for 20 s" "$TB_WG_CLIENT"
 
+# ---- a wireguard-go that stops answering (SIGSTOP) does not stall the supervisor,
+# which still passes the launcher's signals on to the app: its question times out.
+tb_launch wg-frozen "$TB_USER1" --vpn "$TB/client/wg-full.conf" -- \
+    sh -c 'echo ready; exec sleep 600'
+if tb_wait_output wg-frozen 60 '^ready$'; then
+    wg=$(tb_find_desc "$TB_LPID" '^[^ ]*wireguard-go ')
+    kill -STOP "$wg"
+    warned() { grep -q "cannot ask wireguard-go about the tunnel" "$TB_T/wg-frozen.err"; }
+    tb_wait 10 warned
+    tb_check "frozen: the launcher says it can no longer watch the tunnel" warned
+    kill -TERM "$TB_LPID"
+    tb_wait_exit wg-frozen 10
+    tb_is "frozen: SIGTERM still reaches the app (status 143)" "$TB_STATUS" 143
+    kill -CONT "$wg" 2>/dev/null
+else
+    tb_not_ok "frozen: the app started"
+fi
+tb_diag_file "$TB_T/wg-frozen.err"
+tb_stop wg-frozen
+
 # ---- an idle WireGuard tunnel (one request, then nothing, and the passive
 # keepalive that follows it) is not a lost one: after longer than the 20 s limit,
 # ls still says connected and nothing was reported.
