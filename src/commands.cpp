@@ -48,18 +48,23 @@ int usage()
     return exit_failure;
 }
 
-// NAME's socket refused or is missing: its entry is removed if its launcher is gone
-// (the name's lock is free), and then a published entry it left; say: tell the user
-// first. False while its lock is held: a sandbox starting, which has not listened yet.
+// NAME's socket refused or is missing: if its launcher is gone (the name's lock is
+// free), the published entry it left and then its state are removed, the lock file
+// last, so that no new sandbox of that name starts meanwhile; say: tell the user first.
+// False while its lock is held (a sandbox starting, which has not listened yet), or when
+// the lock cannot be taken at all (said).
 bool clear_stale(const std::string& dir, const std::string& name, bool say)
 {
     UniqueFd lock;
-    if (state::lock(dir, name, lock) < 0)
+    if (int err = state::lock(dir, name, lock); err < 0) {
+        if (err != -EWOULDBLOCK)
+            log::warning("%s: cannot lock its entry: %s", name.c_str(), sys::why(err).c_str());
         return false;
-    state::remove(dir, name);
+    }
     if (say)
         log::warning("%s: its sandbox is gone; removed the stale entry", name.c_str());
     helper::forget_published(name);
+    state::remove(dir, name);
     return true;
 }
 
@@ -99,7 +104,9 @@ int ls(bool json)
         UniqueFd fd;
         int err = state::connect(*dir, name, fd);
         if ((err == -ECONNREFUSED || err == -ENOENT) && !clear_stale(*dir, name, true)) {
-            rows.push_back({{"name", name}, {"state", "starting"}});
+            UniqueFd lock;
+            if (state::lock(*dir, name, lock) == -EWOULDBLOCK)
+                rows.push_back({{"name", name}, {"state", "starting"}});
             continue;
         }
         if (err == -ECONNREFUSED || err == -ENOENT) {

@@ -28,15 +28,16 @@ bool valid_server(const std::string& address)
            inet_pton(AF_INET6, address.c_str(), &a6) == 1;
 }
 
-bool loopback(const std::string& address)
+bool this_host(const std::string& address)
 {
     in_addr a4{};
     in6_addr a6{};
     if (inet_pton(AF_INET, address.c_str(), &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
+        return (ntohl(a4.s_addr) >> 24) == 127 || a4.s_addr == 0;
     if (inet_pton(AF_INET6, address.c_str(), &a6) != 1)
         return false;
-    return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return IN6_IS_ADDR_LOOPBACK(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6) ||
+           (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
 }
 
 bool valid_domain(const std::string& name)
@@ -104,7 +105,7 @@ Result<Choice> choose_host(const std::vector<std::string>& cli, std::string_view
     Choice c;
     for (std::string_view text : {resolv_conf, fallback}) {
         for (auto& s : nameservers(text))
-            if (!loopback(s))
+            if (!this_host(s))
                 c.servers.push_back(s);
         if (!c.servers.empty()) {
             c.source = "the host's upstream resolvers";

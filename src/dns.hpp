@@ -45,9 +45,10 @@ std::string render_nsswitch(std::string_view host_nsswitch);
 
 bool valid_server(const std::string& address);
 
-// 127.0.0.0/8 or ::1 (or an IPv4-mapped 127.x): inside a sandbox nothing answers there,
-// since its loopback holds none of the host's resolvers.
-bool loopback(const std::string& address);
+// 127.0.0.0/8, ::1 (or an IPv4-mapped 127.x), or the unspecified 0.0.0.0 and ::, which
+// also mean this host: inside a sandbox nothing answers there, since its loopback holds
+// none of the host's resolvers.
+bool this_host(const std::string& address);
 bool is_ipv4(const std::string& address);
 bool is_ipv6(const std::string& address);
 // A search domain resolv.conf can hold as one word: letters, digits, '-' and '_' in labels of

@@ -116,12 +116,14 @@ int parse(int argc, char** argv, Options& opt)
         // CLI11 says "Could not convert: --connect-timeout = abc".
         std::string what = e.what();
         size_t colon = what.find(": "), eq = what.find(" = ");
-        if (colon == std::string::npos || eq == std::string::npos || eq < colon)
-            log::error("%s", log::shown(what).c_str());
-        else
-            log::error("%s takes a whole number in range, not '%s'",
-                       what.substr(colon + 2, eq - colon - 2).c_str(),
+        std::string option = colon < eq && eq != std::string::npos
+                                 ? what.substr(colon + 2, eq - colon - 2)
+                                 : "";
+        if (option == "--connect-timeout" || option == "--json-events")
+            log::error("%s takes a whole number in range, not '%s'", option.c_str(),
                        log::shown(what.substr(eq + 3)).c_str());
+        else
+            log::error("%s", log::shown(what).c_str());
         log::hint("see 'nsjail-vpn --help'");
         return exit_failure;
     } catch (const CLI::ParseError& e) {
@@ -189,8 +191,8 @@ int parse(int argc, char** argv, Options& opt)
             log::error("not an IP address for --dns: '%s'", d.c_str());
             return exit_failure;
         }
-        if (dns::loopback(d)) {
-            log::error("--dns %s is a loopback address: inside the sandbox nothing answers there",
+        if (dns::this_host(d)) {
+            log::error("--dns %s means this host (loopback): inside the sandbox nothing answers there",
                        d.c_str());
             log::hint("give a resolver the sandbox can reach: the VPN's, or with --net nat one "
                       "on your network");

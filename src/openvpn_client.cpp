@@ -92,7 +92,7 @@ void remember(Client& c, const std::string& line)
     }
     // Printed after every connection, the first and each after a restart; with
     // --persist-tun and the same pushed options, OpenVPN runs no route-up then.
-    if (line.find("Initialization Sequence Completed") != std::string::npos)
+    if (connection_completed(line))
         c.completed = true;
     c.tail.push_back(line);
     if (c.tail.size() > 12)

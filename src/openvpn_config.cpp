@@ -251,6 +251,15 @@ std::optional<std::string> Planner::add(const Directive& d)
         emit(std::string("askpass ") + passphrase_path);
         return std::nullopt;
     }
+    // The supervisor reads OpenVPN's log for a lost connection and for why it failed;
+    // at verb 0 OpenVPN says neither.
+    if (name == "verb" && d.args.size() == 2 && d.args[1] == "0") {
+        plan_.notices.push_back("raising 'verb 0' (line " + std::to_string(d.line) +
+                                ") to 'verb 1': nsjail-vpn reads OpenVPN's log to tell a lost "
+                                "connection and why it failed");
+        emit("verb 1");
+        return std::nullopt;
+    }
     emit(d.raw);
     return std::nullopt;
 }

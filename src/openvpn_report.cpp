@@ -1,5 +1,7 @@
 #include "openvpn_report.hpp"
 
+#include <cstring>
+
 #include "dns.hpp"
 #include "log.hpp"
 
@@ -112,17 +114,28 @@ Report parse_report(const std::vector<std::string>& env)
 
 std::string restart_reason(const std::string& line)
 {
-    // OpenVPN 2.5 and 2.6: "SIG[soft,REASON] received, process restarting", where SIG is
-    // SIGUSR1 or SIGHUP and REASON says what (ping-restart, tls-error, connection-reset).
-    size_t end = line.find("] received, process restarting");
-    size_t start = line.rfind("[soft,", end);
-    if (end == std::string::npos || start == std::string::npos)
+    // OpenVPN 2.5 and 2.6 (with --suppress-timestamps): a whole line "SIG[soft,REASON]
+    // received, process restarting", where SIG is SIGUSR1 or SIGHUP and REASON says what
+    // (ping-restart, tls-error, connection-reset, server_poll). Anchored at both ends, so
+    // that text a server pushes, which OpenVPN logs inside a line, cannot pose as one.
+    const std::string_view tail = "] received, process restarting";
+    size_t start = 0;
+    for (const char* sig : {"SIGUSR1[soft,", "SIGHUP[soft,"})
+        if (line.starts_with(sig))
+            start = strlen(sig);
+    if (start == 0 || !line.ends_with(tail) || line.size() <= start + tail.size())
         return "";
-    start += 6;
-    std::string why = line.substr(start, end - start);
-    if (why.empty() || why.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") != why.npos)
+    std::string why = line.substr(start, line.size() - tail.size() - start);
+    if (why.find_first_not_of("abcdefghijklmnopqrstuvwxyz-_") != why.npos)
         return "";
     return why;
+}
+
+bool connection_completed(const std::string& line)
+{
+    // "Initialization Sequence Completed", or "... Completed With Errors" when a route
+    // could not be set, which with the routes ours to replay changes nothing.
+    return line.starts_with("Initialization Sequence Completed");
 }
 
 } // namespace nsjv::openvpn

@@ -25,8 +25,11 @@ Report parse_report(const std::vector<std::string>& env);
 // client's environment (which includes the user's) crosses the channel.
 bool report_variable(const std::string& key);
 
-// Why OpenVPN's log line says it is restarting the connection ("ping-restart" from
-// "SIGUSR1[soft,ping-restart] received, process restarting"), or "" for any other line.
+// Why OpenVPN's log line says it is restarting the connection ("ping-restart" from the
+// whole line "SIGUSR1[soft,ping-restart] received, process restarting"), or "".
 std::string restart_reason(const std::string& line);
+
+// Whether OpenVPN's log line says a connection is complete (the first or a new one).
+bool connection_completed(const std::string& line);
 
 } // namespace nsjv::openvpn

@@ -175,15 +175,23 @@ Result<bool> prepare_wireguard(Context& ctx, const std::string& text)
                     "so the sandbox would have no resolver: add 'DNS = ADDR' under [Interface], " +
                     "or pass --dns ADDR with a resolver reachable through the tunnel");
     }
-    bool reachable = !ctx.options.dns.empty() ||
-                     std::any_of(config->dns.begin(), config->dns.end(),
-                                 [](const std::string& d) { return !dns::loopback(d); });
-    if (!reachable) {
-        wireguard::wipe(*config);
-        return fail("the WireGuard configuration '" + ctx.options.vpn_file + "' gives DNS " +
-                    config->dns.front() + ", a loopback address: inside the sandbox nothing " +
-                    "answers there (wg-quick hands it to the host's resolver); give the VPN's " +
-                    "resolver in 'DNS = ADDR', or pass --dns ADDR");
+    // wg-quick hands DNS to the host's resolver; in the sandbox a loopback one is dead.
+    auto& servers = config->dns;
+    auto dead = std::stable_partition(servers.begin(), servers.end(),
+                                      [](const std::string& d) { return !dns::this_host(d); });
+    if (dead != servers.end() && ctx.options.dns.empty()) {
+        std::string first = *dead;
+        bool none_left = dead == servers.begin();
+        servers.erase(dead, servers.end());
+        if (none_left) {
+            wireguard::wipe(*config);
+            return fail("the WireGuard configuration '" + ctx.options.vpn_file + "' gives DNS " +
+                        first + ", which means this host (loopback): inside the sandbox nothing answers " +
+                        "there (wg-quick hands it to the host's resolver); give the VPN's " +
+                        "resolver in 'DNS = ADDR', or pass --dns ADDR");
+        }
+        log::notice("ignoring the WireGuard DNS server %s: it means this host (loopback), "
+                    "where nothing answers inside the sandbox", first.c_str());
     }
     ctx.wireguard = std::move(*config);
     wireguard::wipe(*config);

@@ -292,36 +292,54 @@ bool host_changed(int fd)
 // launcher is done; fails if the name is taken by a live sandbox.
 Result<UniqueFd> listen_as(const std::string& dir, const std::string& name, UniqueFd& lock)
 {
-    // A command clearing a dead sandbox's entry holds the lock for a moment too.
+    const std::string running = "a sandbox named '" + name + "' is already running (see "
+                                "'nsjail-vpn ls')";
+    // A living sandbox answers on its socket. A lock held with no answer is one starting,
+    // or a command clearing a dead one's entry (the helper may take a few seconds to
+    // unpublish it): worth waiting for.
     int err;
-    for (int tries = 0; (err = state::lock(dir, name, lock)) == -EWOULDBLOCK && tries < 10; tries++)
-        usleep(20 * 1000);
-    if (err == -EWOULDBLOCK)
-        return fail("a sandbox named '" + name + "' is already running (see 'nsjail-vpn ls')");
+    UniqueFd probe;
+    for (int waited_ms = 0; (err = state::lock(dir, name, lock)) == -EWOULDBLOCK; waited_ms += 50) {
+        if (state::connect(dir, name, probe) == 0 || waited_ms >= 8000)
+            return fail(running);
+        usleep(50 * 1000);
+    }
     if (err < 0)
         return fail("cannot lock the name '" + name + "' in '" + dir + "': " + sys::why(err));
-    // With the lock ours, whatever entry there is belongs to a launcher that is gone, and
-    // so must its published entry.
+    // A launcher of an older version holds no lock: its socket still answers. The lock
+    // file is ours alone, then, to take away again.
+    if (state::connect(dir, name, probe) == 0) {
+        unlink(state::lock_path(dir, name).c_str());
+        return fail(running);
+    }
+    // With the lock ours and no answer, whatever entry there is belongs to a launcher that
+    // is gone, and so must its published entry.
     struct stat st {};
     if (lstat(state::socket_path(dir, name).c_str(), &st) == 0 ||
         lstat(state::json_path(dir, name).c_str(), &st) == 0) {
+        helper::forget_published(name);
         unlink(state::socket_path(dir, name).c_str());
         unlink(state::json_path(dir, name).c_str());
-        helper::forget_published(name);
     }
     std::string path = state::socket_path(dir, name);
     sockaddr_un sun{};
     sun.sun_family = AF_UNIX;
-    if (path.size() >= sizeof sun.sun_path)
+    if (path.size() >= sizeof sun.sun_path) {
+        state::remove(dir, name);
         return fail("the state directory's path is too long for a socket: '" + dir + "'");
+    }
     path.copy(sun.sun_path, path.size());
     UniqueFd fd(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     mode_t old = umask(077);
     int rc = fd ? bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) : -1;
     err = errno;
     umask(old);
-    if (rc < 0 || listen(fd.get(), 16) < 0)
+    if (rc == 0 && listen(fd.get(), 16) < 0)
+        rc = -1, err = errno;
+    if (rc < 0) {
+        state::remove(dir, name);  // the lock file too, while it is ours
         return fail("cannot create the control socket '" + path + "': " + sys::why(err));
+    }
     return fd;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -86,6 +87,11 @@ std::string json_path(const std::string& dir, const std::string& name)
     return dir + "/" + name + ".json";
 }
 
+std::string lock_path(const std::string& dir, const std::string& name)
+{
+    return dir + "/" + name + ".lock";
+}
+
 int write_atomic(const std::string& path, const std::string& text)
 {
     std::string tmp = path + ".new";
@@ -114,11 +120,17 @@ std::vector<std::string> names(const std::string& dir)
         return out;
     while (dirent* e = readdir(d)) {
         std::string f = e->d_name;
-        if (f.size() > 5 && f.ends_with(".sock") && valid_name(f.substr(0, f.size() - 5)))
-            out.push_back(f.substr(0, f.size() - 5));
+        // A lock or description without a socket is a launcher starting, or one killed
+        // before it listened: listed too, so that ls tells which and clears the second.
+        for (const char* ext : {".sock", ".json", ".lock"}) {
+            size_t n = strlen(ext);
+            if (f.size() > n && f.ends_with(ext) && valid_name(f.substr(0, f.size() - n)))
+                out.push_back(f.substr(0, f.size() - n));
+        }
     }
     closedir(d);
     std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 
@@ -154,7 +166,7 @@ bool same_userns(pid_t pid)
 
 int lock(const std::string& dir, const std::string& name, UniqueFd& out)
 {
-    std::string path = dir + "/" + name + ".lock";
+    std::string path = lock_path(dir, name);
     for (int tries = 0; tries < 100; tries++) {
         UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!fd)
@@ -177,7 +189,7 @@ void remove(const std::string& dir, const std::string& name)
 {
     unlink(socket_path(dir, name).c_str());
     unlink(json_path(dir, name).c_str());
-    unlink((dir + "/" + name + ".lock").c_str());
+    unlink(lock_path(dir, name).c_str());  // last: the name is free from here
 }
 
 } // namespace nsjv::state

@@ -30,11 +30,13 @@ std::vector<std::string> candidates();
 
 std::string socket_path(const std::string& dir, const std::string& name);
 std::string json_path(const std::string& dir, const std::string& name);
+std::string lock_path(const std::string& dir, const std::string& name);
 
 // Writes text to path through a temporary file and a rename, mode 0600.
 int write_atomic(const std::string& path, const std::string& text);
 
-// The names that have a control socket in dir, sorted.
+// The names that have an entry (a control socket, a description or a lock) in dir,
+// sorted.
 std::vector<std::string> names(const std::string& dir);
 
 // Whether process pid is in the caller's own user namespace (not in any sandbox's).

@@ -54,6 +54,7 @@ struct State {
     bool app_reported = false;  // the first app's end went to the launcher
     bool link_down = false;     // the client is up but restarting its connection
     // wireguard-go's control socket, and what its counters say about the tunnel.
+    bool wg_watching = false, wg_unanswered = false;
     UniqueFd wg_uapi;
     wireguard::Watch wg_watch;
     Clock::time_point wg_look_at;
@@ -569,6 +570,7 @@ dns::Choice connect_wireguard(State& s)
     std::string local = wg.addresses.empty() ? "(no address)" : wg.addresses.front().address;
     connected(s, local, endpoint, choice);
     s.wg_uapi = std::move(uapi);
+    s.wg_watching = !kernel;
     s.wg_watch = wireguard::Watch(wg);
     s.wg_look_at = Clock::now();
     return choice;
@@ -663,11 +665,13 @@ void start_app(State& s)
 // which the user, `ls` and --json-events hear once.
 void link_lost(State& s, const std::string& why)
 {
-    if (s.link_down)
+    if (s.link_down || !s.vpn || s.vpn->pid <= 0)  // a dead client is client_died's
         return;
     s.link_down = true;
-    log::warning("the VPN connection was lost (%s); %s is reconnecting, the apps are offline "
-                 "meanwhile", why.c_str(), s.vpn->program.c_str());
+    std::string trying = s.ctx.vpn == Vpn::wireguard ? "wireguard-go keeps trying its peer"
+                                                     : s.vpn->program + " is reconnecting";
+    log::warning("the VPN connection was lost (%s); %s, the apps are offline meanwhile",
+                 why.c_str(), trying.c_str());
     event(s, "down");
     event(s, "reconnecting");
     channel::send(s.control, "state down");
@@ -691,16 +695,23 @@ void link_back(State& s)
 void look_at_wireguard(State& s)
 {
     constexpr auto period = std::chrono::seconds(2);
-    if (!s.wg_uapi || Clock::now() < s.wg_look_at)
+    if (!s.wg_watching || Clock::now() < s.wg_look_at)
         return;
     s.wg_look_at = Clock::now() + period;
+    if (!s.wg_uapi && (!s.vpn || s.vpn->pid <= 0 ||
+                       wireguard::uapi_connect(s.vpn->pid, s.wg_uapi) < 0))
+        return;
     auto answer = wireguard::uapi(s.wg_uapi.get(), "get=1\n\n");
     if (!answer) {
-        log::warning("cannot ask wireguard-go about the tunnel: %s; a lost server will not "
-                     "be reported", answer.error().c_str());
+        // Stopped, say: asked again on a new connection at the next look.
+        if (!std::exchange(s.wg_unanswered, true))
+            log::warning("cannot ask wireguard-go about the tunnel: %s; asking again",
+                         answer.error().c_str());
         s.wg_uapi.reset();
         return;
     }
+    if (std::exchange(s.wg_unanswered, false))
+        log::notice("wireguard-go answers again");
     long now = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch())
                    .count();
     auto change = s.wg_watch.look(*answer, now);
@@ -774,6 +785,8 @@ void client_died(State& s, int status)
     std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
                                           : "exited with status " + std::to_string(WEXITSTATUS(status));
     s.vpn->pid = -1;
+    s.vpn->restarting.clear();  // what its log said is over with it
+    s.vpn->completed = false;
     s.wg_uapi.reset();
     if (s.stopping)
         return;

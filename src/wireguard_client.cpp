@@ -95,13 +95,14 @@ int uapi_connect(pid_t pid, UniqueFd& out)
     UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd)
         return -errno;
-    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0)
-        return errno == ENOENT || errno == ECONNREFUSED ? -EAGAIN : -errno;
     // The supervisor asks it every few seconds; a wireguard-go that hangs (or is stopped)
-    // must not stall the supervisor, which passes on signals and reaps the apps.
+    // must not stall the supervisor, which passes on signals and reaps the apps. The send
+    // limit covers connect too, should its backlog be full.
     timeval limit{2, 0};
     setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0)
+        return errno == ENOENT || errno == ECONNREFUSED ? -EAGAIN : -errno;
     out = std::move(fd);
     return 0;
 }

@@ -1,5 +1,6 @@
 // libFuzzer target: the launcher's reading of what OpenVPN reports to the route-up hook
-// (src/openvpn_report.cpp), and the sandbox's resolv.conf made from it (src/dns.cpp).
+// (src/openvpn_report.cpp), and the sandbox's resolv.conf made from it (src/dns.cpp);
+// each NUL-separated piece is also read as a line of OpenVPN's log (restart_reason).
 // Input: the hook's message as the supervisor receives it: "KEY=VALUE" strings,
 // NUL-separated.
 #include "dns.hpp"
@@ -22,8 +23,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         env.emplace_back(in.substr(pos, end - pos));
         pos = end + 1;
     }
-    for (const auto& kv : env)
+    for (const auto& kv : env) {
         openvpn::report_variable(kv.substr(0, kv.find('=')));
+        // Each piece as a line of OpenVPN's log too: a reason is plain words or nothing.
+        std::string why = openvpn::restart_reason(kv);
+        if (why.find_first_not_of("abcdefghijklmnopqrstuvwxyz-_") != std::string::npos) {
+            fprintf(stderr, "fuzz property: a restart reason that is not plain words: %s\n",
+                    why.c_str());
+            abort();
+        }
+    }
 
     openvpn::Report r = openvpn::parse_report(env);
     auto choice = dns::choose({}, r.dns);

@@ -1,6 +1,7 @@
 // libFuzzer target: the launcher's reading of a wg-quick configuration
 // (src/wireguard_config.cpp): detect and parse, with a resolver stub (no real DNS),
-// then wireguard-go's UAPI request made from it.
+// then wireguard-go's UAPI request made from it; the text also as wireguard-go's
+// answers to the supervisor's watch of the tunnel.
 // Input: the file's text.
 #include "dns.hpp"
 #include "wireguard_config.hpp"
@@ -159,10 +160,24 @@ std::string render(const Config& c)
 
 } // namespace
 
+// The same text as wireguard-go's answers to the supervisor's watch, looked at twice,
+// 20 s apart, after a first look: a change only where the counters say one.
+void watch(const std::string& text)
+{
+    Watch w;
+    if (w.look(text, 0) != Watch::Change::none)
+        broken("a first look reported a change", text);
+    if (w.look(text, 10) != Watch::Change::none || w.look(text, 30) != Watch::Change::none)
+        broken("counters that did not move reported a change", text);
+    if (w.down())
+        broken("counters that never moved made the tunnel down", text);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
     std::string_view text(reinterpret_cast<const char*>(data), size);
     detect(text);
+    watch(std::string(text));
     auto c = parse(text, resolve);
     if (!c) {
         check_error(c.error());

@@ -289,8 +289,17 @@ variant nodns '/^DNS/d'
 refused nodns "has no DNS line" "no DNS" --vpn "$TB_T/nodns.conf"
 tb_check "no DNS: the hint names --dns" grep -q -e "--dns" "$TB_T/nodns.err"
 variant loopdns 's/^DNS = .*/DNS = 127.0.0.53/'
-refused loopdns "gives DNS 127.0.0.53, a loopback address" "a loopback DNS" --vpn "$TB_T/loopdns.conf"
-tb_check "a loopback DNS: the message names the fix" grep -q -e "or pass --dns ADDR" "$TB_T/loopdns.err"
+refused loopdns "gives DNS 127.0.0.53, which means this host (loopback)" "a loopback DNS" \
+    --vpn "$TB_T/loopdns.conf"
+tb_check "a loopback DNS: the message names the fix" grep -q -e "or pass --dns ADDR" \
+    "$TB_T/loopdns.err"
+variant mixdns "s/^DNS = .*/DNS = 127.0.0.53, $TB_WG_DNS/"
+tb_run mixdns 60 "$TB_USER1" --vpn "$TB_T/mixdns.conf" -- \
+    sh -c 'awk "/^nameserver/ {print \$2}" /etc/resolv.conf'
+tb_is "a loopback DNS beside a real one: the app runs with the real one only" \
+    "$TB_STATUS:$(cat "$TB_T/mixdns.out")" "0:$TB_WG_DNS"
+tb_check "a loopback DNS beside a real one: the launcher says it ignored it" \
+    grep -q "ignoring the WireGuard DNS server 127.0.0.53" "$TB_T/mixdns.err"
 refused vpntype "cannot use the VPN configuration" "--vpn-type openvpn on a WireGuard file" \
     --vpn-type openvpn --vpn "$full"
 

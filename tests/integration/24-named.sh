@@ -759,12 +759,12 @@ race racest 10 stale
 # it listens, exec reaches it. (2) Over a stale entry, held while it removes the
 # dead one's socket: another start meanwhile is refused, and exactly one runs.
 # slow NAME SYSCALLS: the launcher as TB_USER1 under strace, the first of SYSCALLS
-# delayed by 2 s; its pid (strace's: the launcher is its child) registered as NAME.
+# delayed by 5 s; its pid (strace's: the launcher is its child) registered as NAME.
 slow()
 {
     tb_as_cmd "$TB_USER1"
     "${TB_AS[@]}" strace -qq -o /dev/null "${HS_STRACE_SAN[@]}" -e trace="$2" \
-        -e inject="$2":delay_enter=2000000:when=1 "$TB_LAUNCHER" --name "$1" --net none -- \
+        -e inject="$2":delay_enter=5000000:when=1 "$TB_LAUNCHER" --name "$1" --net none -- \
         sh -c 'echo ready; exec sleep 600' </dev/null >"$TB_T/$1.out" 2>"$TB_T/$1.err" &
     tb_register "$1" $!
 }
@@ -839,8 +839,30 @@ window_stale()
     tb_wait_exit ws 20
     tb_diag_file "$TB_T/ws-2.err" "$TB_T/ws.err"
 }
+# A sandbox of a launcher that takes no lock (an older version) still answers on its
+# socket: its name is not taken over. A listener of the user's stands in for it.
+window_unlocked()
+{
+    tb_as_cmd "$TB_USER1"
+    "${TB_AS[@]}" "$TB_PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1])
+s.listen(4)
+print("listening", flush=True)
+time.sleep(600)' "$STATE/old.sock" </dev/null >"$TB_T/old-listener.out" 2>&1 &
+    tb_register old-listener $!
+    tb_wait 10 grep -q listening "$TB_T/old-listener.out"
+    nj old "$TB_USER1" --name old --net none -- sh -c 'echo ran'
+    tb_is "unlocked: a start of an older launcher's living name is refused" \
+        "$NJ_RC:$(cat "$TB_T/old.out"):$(grep -c 'is already running' "$TB_T/old.err")" "125::1"
+    tb_check "unlocked: its socket is left alone" test -S "$STATE/old.sock"
+    tb_check "unlocked: and no lock file is left beside it" test ! -e "$STATE/old.lock"
+    tb_stop old-listener
+    rm -f "$STATE/old.sock"
+}
 window_listen
 window_stale
+window_unlocked
 tb_wait 10 tb_no_user_procs
 tb_wait 10 no_state
 tb_check "window: nothing is left in the state directory" no_state

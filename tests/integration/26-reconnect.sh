@@ -122,7 +122,8 @@ stall()
     tb_wait 45 state_is "$name" down
     tb_is "$name: ls says down once the client's keepalive gave up" "$(ls_state "$name")" down
     tb_check "$name: the launcher said why on stderr" \
-        grep -q "the VPN connection was lost ($why); [a-z-]* is reconnecting" "$TB_T/$name.err"
+        grep -q "the VPN connection was lost ($why); .*, the apps are offline meanwhile" \
+        "$TB_T/$name.err"
     tb_is "$name: the same client process goes on (nobody had to start one)" \
         "$(tb_find_desc "$TB_LPID" "$client_re")" "$client"
     three_failures() { (($(tb_requests_after "$TB_T/$name.out" "$t1" | grep -c ' fail$') >= 3)); }
@@ -161,7 +162,8 @@ stall wg-stall "$TB/client/wg-full.conf" '^[^ ]*wireguard-go ' wg-server \
     "no answer from the WireGuard peer for 20 s" "$TB_WG_CLIENT"
 
 # ---- a wireguard-go that stops answering (SIGSTOP) does not stall the supervisor,
-# which still passes the launcher's signals on to the app: its question times out.
+# which still passes the launcher's signals on to the app: its question times out,
+# and is asked again once wireguard-go runs again.
 tb_launch wg-frozen "$TB_USER1" --vpn "$TB/client/wg-full.conf" -- \
     sh -c 'echo ready; exec sleep 600'
 if tb_wait_output wg-frozen 60 '^ready$'; then
@@ -169,7 +171,13 @@ if tb_wait_output wg-frozen 60 '^ready$'; then
     kill -STOP "$wg"
     warned() { grep -q "cannot ask wireguard-go about the tunnel" "$TB_T/wg-frozen.err"; }
     tb_wait 10 warned
-    tb_check "frozen: the launcher says it can no longer watch the tunnel" warned
+    tb_check "frozen: the launcher says it cannot ask wireguard-go about the tunnel" warned
+    kill -CONT "$wg"
+    answers() { grep -q "wireguard-go answers again" "$TB_T/wg-frozen.err"; }
+    tb_wait 10 answers
+    tb_check "frozen: once it runs again, the launcher asks it again, and says so" answers
+    kill -STOP "$wg"
+    sleep 3 # a look or two that time out
     kill -TERM "$TB_LPID"
     tb_wait_exit wg-frozen 10
     tb_is "frozen: SIGTERM still reaches the app (status 143)" "$TB_STATUS" 143

@@ -23,7 +23,8 @@ printf 'publish yes\nallow-user %s\n' "$TB_USER2" >>"$TB_POLICY"
 # and helpers (TB_HOST_MNT) and for root's tools (as_host).
 tb_spawn host-mnt laptop sleep 3600
 TB_HOST_MNT=$(tb_pid_of host-mnt)
-tb_wait 5 test "$(readlink "/proc/$TB_HOST_MNT/ns/mnt")" != "$(readlink /proc/self/ns/mnt)"
+own_mnt() { [[ $(readlink "/proc/$TB_HOST_MNT/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]]; }
+tb_wait 5 own_mnt || tb_die "the host's mount namespace holder did not start"
 as_host() { nsenter -t "$TB_HOST_MNT" -m -n -- "$@"; }
 entry() { echo "nsjv-$TB_UID1-$1"; }
 # published NAME: the entry is a namespace mounted there, in the host's mount namespace.
@@ -72,7 +73,6 @@ tb_diag_file "$TB_T/dup.err"
 # ---- the launcher killed with SIGKILL: the entry stays, the next ls removes it
 tb_launch killed "$TB_USER1" --name killed --publish --net nat -- sh -c 'echo started; exec sleep 600'
 if tb_wait_output killed 60 '^started$'; then
-    ino=$(stat -L -c %i "/run/netns/$(entry killed)")
     tb_kill_pid "$TB_LPID" "$(tb_starttime "$TB_LPID")" KILL
     tb_wait 10 tb_no_user_procs
     tb_check "killed: the entry outlives the launcher" published killed
@@ -165,6 +165,20 @@ rm -f "/run/netns/$(entry planted)"
 tb_as "$TB_USER1" "$TB_LAUNCHER" stop other >/dev/null 2>&1
 tb_wait_exit other 20
 tb_check "other: gone after stop" unpublished other
+
+# ---- a user the policy does not know: unpublish of no entry is refused at once, even
+# while the helper's lock is held (by root here), so such users cannot hold it from others
+"$TB_PY" -c 'import fcntl, os, sys, time
+fd = os.open("/run/nsjail-vpn-helper.lock", os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(30)' >"$TB_T/lock-holder.out" 2>&1 &
+tb_register lock-holder $!
+tb_wait 5 grep -q held "$TB_T/lock-holder.out"
+# (a request that waited for the lock would end with "cannot lock" after 5 s instead)
+hs_refused "unpublish by a user the policy does not know" 3 \
+    "refused: no such entry in /run/netns" hs_helper "$TB_DEMO_USER" - unpublish x
+tb_stop lock-holder
 
 # ---- not in the policy
 cp -p "$TB_T/policy.orig" "$TB_POLICY"

@@ -70,9 +70,12 @@ tb_check "--vpn-cmd with a shell metacharacter: nothing ran" test ! -e /tmp/nsjv
 bad "--dns not an address" "not an IP address for --dns: 'example.org'" "" -- \
     --dns example.org --net nat -- "${APP[@]}"
 bad "--dns ''" "not an IP address for --dns: ''" "" -- --dns '' --net nat -- "${APP[@]}"
-bad "--dns loopback" "--dns 127.0.0.53 is a loopback address" "a resolver the sandbox can reach" -- \
-    --dns 127.0.0.53 --net nat -- "${APP[@]}"
-bad "--dns ::1" "--dns ::1 is a loopback address" "" -- --dns ::1 --net nat -- "${APP[@]}"
+bad "--dns loopback" "--dns 127.0.0.53 means this host (loopback)" \
+    "a resolver the sandbox can reach" -- --dns 127.0.0.53 --net nat -- "${APP[@]}"
+bad "--dns ::1" "--dns ::1 means this host" "" -- --dns ::1 --net nat -- "${APP[@]}"
+bad "--dns 0.0.0.0" "--dns 0.0.0.0 means this host" "" -- --dns 0.0.0.0 --net nat -- "${APP[@]}"
+bad "--keep=maybe" "keep" "--help" -- --keep=maybe --net none -- "${APP[@]}"
+tb_is "--keep=maybe: not called a number" "$(grep -c 'whole number' "$TB_T/bad$n.err")" 0
 bad "--connect-timeout 0" "between 1 and 3600 seconds, not 0" "" -- \
     --connect-timeout 0 --net none -- "${APP[@]}"
 bad "--connect-timeout 3601" "between 1 and 3600 seconds, not 3601" "" -- \

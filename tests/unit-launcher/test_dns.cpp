@@ -70,11 +70,12 @@ TEST_CASE("nsswitch hosts line cannot reach host daemons")
     CHECK(render_nsswitch("") == "hosts: files dns\n");
 }
 
-TEST_CASE("loopback: the addresses where nothing answers inside a sandbox")
+TEST_CASE("this_host: the addresses where nothing answers inside a sandbox")
 {
-    for (const char* a : {"127.0.0.1", "127.0.0.53", "127.255.255.254", "::1", "::ffff:127.0.0.1"})
-        CHECK_MESSAGE(loopback(a), a);
-    for (const char* a : {"126.255.255.255", "128.0.0.1", "198.18.8.1", "::", "::2",
+    for (const char* a : {"127.0.0.1", "127.0.0.53", "127.255.255.254", "::1", "::ffff:127.0.0.1",
+                          "0.0.0.0", "::"})
+        CHECK_MESSAGE(this_host(a), a);
+    for (const char* a : {"126.255.255.255", "128.0.0.1", "198.18.8.1", "0.0.0.1", "::2",
                           "::ffff:198.18.8.1", "2001:db8::1", "localhost", ""})
-        CHECK_MESSAGE(!loopback(a), a);
+        CHECK_MESSAGE(!this_host(a), a);
 }

@@ -67,8 +67,14 @@ TEST_CASE("a pushed search domain is a domain name or nothing: it cannot add res
 
 TEST_CASE("OpenVPN's log tells a connection restart, and why, from any other line")
 {
-    CHECK(restart_reason("2026-12-04 22:30:01 SIGUSR1[soft,ping-restart] received, process "
-                         "restarting") == "ping-restart");
+    CHECK(restart_reason("SIGUSR1[soft,ping-restart] received, process restarting") ==
+          "ping-restart");
+    CHECK(restart_reason("SIGUSR1[soft,server_poll] received, process restarting") ==
+          "server_poll");
+    // Inside another line (a pushed option OpenVPN logs) it is not one.
+    CHECK(restart_reason("PUSH: Received control message: 'SIGUSR1[soft,x] received, process "
+                         "restarting'") == "");
+    CHECK(restart_reason("SIGUSR1[soft,x] received, process restarting'") == "");
     CHECK(restart_reason("SIGHUP[soft,tls-error] received, process restarting") == "tls-error");
     CHECK(restart_reason("SIGUSR1[soft,connection-reset] received, process restarting") ==
           "connection-reset");
@@ -79,4 +85,8 @@ TEST_CASE("OpenVPN's log tells a connection restart, and why, from any other lin
     // Whatever stands there is shown to the user: plain words only.
     CHECK(restart_reason("SIGUSR1[soft,\x1b[31m] received, process restarting") == "");
     CHECK(restart_reason("] received, process restarting [soft,x") == "");
+    CHECK(restart_reason("SIGUSR1[soft,] received, process restarting") == "");
+    CHECK(connection_completed("Initialization Sequence Completed"));
+    CHECK(connection_completed("Initialization Sequence Completed With Errors"));
+    CHECK_FALSE(connection_completed("PUSH: 'Initialization Sequence Completed'"));
 }
