@@ -178,3 +178,15 @@ TEST_CASE("a leading '--' is read as OpenVPN reads it, on every line")
     CHECK(contains(must_fail("remote vpn.example\n----up /tmp/x.sh\n"), "line 2"));
     CHECK(contains(must_fail("remote vpn.example\n-up /tmp/x.sh\n"), "'-up' is not an option"));
 }
+
+TEST_CASE("verb 0 is raised to 1, so that the log tells a lost connection; others stay")
+{
+    Plan quiet = must_plan("remote 198.51.100.9\nverb 0\n");
+    CHECK(quiet.config.find("\nverb 1\n") != std::string::npos);
+    CHECK(quiet.config.find("verb 0") == std::string::npos);
+    REQUIRE(quiet.notices.size() == 1);
+    CHECK(quiet.notices[0].find("'verb 0' (line 2)") != std::string::npos);
+    Plan loud = must_plan("remote 198.51.100.9\nverb 4\n");
+    CHECK(loud.config.find("\nverb 4\n") != std::string::npos);
+    CHECK(loud.notices.empty());
+}
