@@ -406,8 +406,9 @@ int main(int argc, char** argv)
     // Anyone may ask to unpublish: one with no entry is refused before the lock, so that a
     // user the policy does not know cannot hold the lock from those it does.
     struct stat entry;
-    check(command != Command::unpublish || lstat(published_path(uid, argv[2]).c_str(), &entry) == 0,
-          denied, 0, "refused: no such entry in /run/netns");
+    bool gone = command == Command::unpublish &&
+                lstat(published_path(uid, argv[2]).c_str(), &entry) != 0;
+    check(!gone, denied, 0, "refused: no such entry in /run/netns");
 
     // One helper at a time plans and creates, so two never pick the same /31.
     lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);

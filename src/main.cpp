@@ -192,8 +192,8 @@ int parse(int argc, char** argv, Options& opt)
             return exit_failure;
         }
         if (dns::this_host(d)) {
-            log::error("--dns %s means this host (loopback): inside the sandbox nothing answers there",
-                       d.c_str());
+            log::error("--dns %s means this host (loopback): inside the sandbox nothing "
+                       "answers there", d.c_str());
             log::hint("give a resolver the sandbox can reach: the VPN's, or with --net nat one "
                       "on your network");
             return exit_failure;

@@ -186,9 +186,9 @@ Result<bool> prepare_wireguard(Context& ctx, const std::string& text)
         if (none_left) {
             wireguard::wipe(*config);
             return fail("the WireGuard configuration '" + ctx.options.vpn_file + "' gives DNS " +
-                        first + ", which means this host (loopback): inside the sandbox nothing answers " +
-                        "there (wg-quick hands it to the host's resolver); give the VPN's " +
-                        "resolver in 'DNS = ADDR', or pass --dns ADDR");
+                        first + ", which means this host (loopback): inside the sandbox " +
+                        "nothing answers there (wg-quick hands it to the host's resolver); " +
+                        "give the VPN's resolver in 'DNS = ADDR', or pass --dns ADDR");
         }
         log::notice("ignoring the WireGuard DNS server %s: it means this host (loopback), "
                     "where nothing answers inside the sandbox", first.c_str());

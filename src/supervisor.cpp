@@ -904,7 +904,7 @@ void obey(State& s)
                          {s.vpn ? s.vpn->log.get() : -1, POLLIN, 0},
                          {s.vpn ? s.vpn->hook.get() : -1, POLLIN, 0}};
         auto wake = s.retry_at;
-        if (s.wg_uapi && (!wake || s.wg_look_at < *wake))
+        if (s.wg_watching && s.vpn && s.vpn->pid > 0 && (!wake || s.wg_look_at < *wake))
             wake = s.wg_look_at;
         int timeout = -1;
         if (wake)

@@ -5,9 +5,9 @@
 #include "sys.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <sched.h>
