@@ -50,6 +50,11 @@ std::string nsjv::published_path(uint32_t uid, std::string_view name)
     return "/run/netns/nsjv-" + std::to_string(uid) + "-" + std::string(name);
 }
 
+std::string nsjv::published_target(uint32_t uid, std::string_view name)
+{
+    return std::string(published_dir) + "/nsjv-" + std::to_string(uid) + "-" + std::string(name);
+}
+
 Command nsjv::parse_command(int argc, const char* const* argv)
 {
     if (argc == 3 && argv[1] && argv[2] && valid_name(argv[2])) {

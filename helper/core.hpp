@@ -34,8 +34,13 @@ enum class Command { refused, attach, refresh, publish, unpublish, version };
 Command parse_command(int argc, const char* const* argv);
 bool valid_name(std::string_view name);
 // Where "publish NAME" puts the caller's sandbox for root's tools (ip netns): one entry
-// per user and name, the uid in it, so that no user's entry can be another's.
+// per user and name, the uid in it, so that no user's entry can be another's. The entry
+// is a symbolic link to the namespace's mount point of the same name in published_dir,
+// which only root can search: root's tools follow it, while no other user can open the
+// namespace and so keep it (its veth, its address) after the sandbox ends.
+inline constexpr const char* published_dir = "/run/nsjail-vpn-netns";
 std::string published_path(uint32_t uid, std::string_view name);
+std::string published_target(uint32_t uid, std::string_view name);
 std::string format_ipv4(uint32_t addr);
 bool overlaps(Net a, Net b);
 

@@ -299,11 +299,32 @@ static void refresh(Netlink& nf, const Policy& policy)
     }
 }
 
-// "publish NAME": fd 3 (checked as for attach) bind-mounted at published_path(), for root's
-// tools (`ip netns exec`, `ss -N`). Never over an existing entry; at most the caller's
-// allowance of entries, since each pins a namespace until unpublished.
-static void publish(const std::string& path, uid_t uid, unsigned allowance)
+// A directory of root's alone (made with mode if missing): where published entries live.
+static void root_dir(const char* path, mode_t mode, mode_t forbidden)
 {
+    check(mkdir(path, mode) == 0 || errno == EEXIST, failed, sys, "cannot create '%s'", path);
+    struct stat st;
+    check(lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+              (st.st_mode & forbidden) == 0,
+          failed, 0, "refused: %s is not a directory of root's alone", path);
+}
+
+// Takes away a mount point in published_dir: the namespace on it, then the file.
+static void drop_target(const std::string& target)
+{
+    umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW); // EINVAL: nothing mounted
+    check(unlink(target.c_str()) == 0 || errno == ENOENT, failed, sys,
+          "cannot remove the entry in %s", published_dir);
+}
+
+// "publish NAME": fd 3 (checked as for attach) bind-mounted at published_target(), which
+// published_path() in /run/netns links to, for root's tools (`ip netns exec`, `ss -N`).
+// The link comes first, so that a publish killed half-way leaves something unpublish
+// finds. Never over an existing entry; at most the caller's allowance of entries, since
+// each pins a namespace until unpublished.
+static void publish(uid_t uid, const char* name, unsigned allowance)
+{
+    std::string path = published_path(uid, name), target = published_target(uid, name);
     std::string mine = "nsjv-" + std::to_string(uid) + "-";
     unsigned entries = 0;
     if (DIR* d = opendir("/run/netns")) {
@@ -313,47 +334,71 @@ static void publish(const std::string& path, uid_t uid, unsigned allowance)
     }
     check(entries < allowance, denied, 0, "refused: limit reached: %u published at once for "
           "this user", allowance);
-    check(mkdir("/run/netns", 0755) == 0 || errno == EEXIST, failed, sys,
-          "cannot create '/run/netns'");
-    struct stat st;
-    check(lstat("/run/netns", &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
-              (st.st_mode & 022) == 0,
-          failed, 0, "refused: /run/netns is not a directory of root's alone");
-    Fd point(open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0));
-    check(point || errno != EEXIST, denied, 0, "refused: the name is taken in /run/netns");
-    check(bool(point), failed, sys, "cannot create the entry in /run/netns");
-    if (mount("/proc/self/fd/3", path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    root_dir("/run/netns", 0755, 022);
+    root_dir(published_dir, 0700, 077);
+    if (symlink(target.c_str(), path.c_str()) != 0) {
+        check(errno != EEXIST, denied, 0, "refused: the name is taken in /run/netns");
+        check(false, failed, sys, "cannot create the entry in /run/netns");
+    }
+    drop_target(target); // a leftover of `ip netns delete`, which removes only the link
+    Fd point(open(target.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0));
+    if (!point || mount("/proc/self/fd/3", target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
         int err = errno;
+        unlink(target.c_str());
         unlink(path.c_str());
-        check(false, failed, err, "cannot bind the sandbox's namespace in /run/netns");
+        check(false, failed, err, "cannot bind the sandbox's namespace in %s", published_dir);
     }
 }
 
-// "unpublish NAME": only an entry that is a network namespace the caller's user namespace
-// owns (or the empty mount point a publish killed half-way left behind).
-static void unpublish(const std::string& path, uid_t uid)
+// Whether fd is a network namespace the caller's user namespace owns.
+static bool callers_netns(int fd, uid_t uid)
 {
-    Fd entry(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    check(entry || errno != ENOENT, denied, 0, "refused: no such entry in /run/netns");
-    check(bool(entry), failed, sys, "cannot open the entry in /run/netns");
-    struct statfs fs;
-    struct stat st;
-    check(fstatfs(entry.fd, &fs) == 0 && fstat(entry.fd, &st) == 0, failed, sys,
-          "cannot inspect the entry in /run/netns");
-    if (fs.f_type != NSFS_MAGIC) {
-        check(S_ISREG(st.st_mode) && st.st_size == 0 && st.st_uid == 0, denied, 0,
-              "refused: the entry in /run/netns is not a published sandbox");
-        check(unlink(path.c_str()) == 0, failed, sys, "cannot remove the entry in /run/netns");
-        return;
-    }
-    Fd userns(ioctl(entry.fd, NS_GET_USERNS));
+    Fd userns(ioctl(fd, NS_GET_USERNS));
     uid_t owner = 0;
-    check(ioctl(entry.fd, NS_GET_NSTYPE) == CLONE_NEWNET && userns &&
-              ioctl(userns.fd, NS_GET_OWNER_UID, &owner) == 0 && owner == uid,
-          denied, 0, "refused: the entry in /run/netns is not the caller's");
+    return ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET && userns &&
+           ioctl(userns.fd, NS_GET_OWNER_UID, &owner) == 0 && owner == uid;
+}
+
+// "unpublish NAME": the caller's entry, only if it is what publish makes: a link to its
+// mount point holding a network namespace the caller's user namespace owns, or holding
+// nothing (a publish killed half-way); or, from a helper before the links, such a mount
+// point in /run/netns itself.
+static void unpublish(uid_t uid, const char* name)
+{
+    std::string path = published_path(uid, name), target = published_target(uid, name);
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) {
+        check(errno != ENOENT, denied, 0, "refused: no such entry in /run/netns");
+        check(false, failed, sys, "cannot inspect the entry in /run/netns");
+    }
+    bool linked = S_ISLNK(st.st_mode);
+    if (linked) {
+        char to[PATH_MAX];
+        ssize_t n = readlink(path.c_str(), to, sizeof to - 1);
+        check(n > 0 && target == std::string_view(to, static_cast<size_t>(n)), denied, 0,
+              "refused: the entry in /run/netns is not a published sandbox");
+    }
+    const std::string& point = linked ? target : path;
+    Fd entry(open(point.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    check(entry || errno == ENOENT, failed, sys, "cannot open the entry");
+    struct statfs fs;
+    bool empty = false;
+    if (entry) {
+        check(fstatfs(entry.fd, &fs) == 0 && fstat(entry.fd, &st) == 0, failed, sys,
+              "cannot inspect the entry");
+        empty = fs.f_type != NSFS_MAGIC;
+        check(!empty || (S_ISREG(st.st_mode) && st.st_size == 0 && st.st_uid == 0), denied, 0,
+              "refused: the entry in /run/netns is not a published sandbox");
+        check(empty || callers_netns(entry.fd, uid), denied, 0,
+              "refused: the entry in /run/netns is not the caller's");
+    }
     entry = Fd();
-    check(umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0, failed, sys,
-          "cannot unmount the entry in /run/netns");
+    if (linked) {
+        drop_target(target);
+    } else if (!empty) {
+        check(umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0, failed, sys,
+              "cannot unmount the entry in /run/netns");
+    }
     check(unlink(path.c_str()) == 0, failed, sys, "cannot remove the entry in /run/netns");
 }
 
@@ -377,8 +422,9 @@ int main(int argc, char** argv)
     // 12. Read other firewalls' forward chains; release the lock; only then print.
     // "refresh" takes steps 1-7 as attach does, then ensures the table and sets forwarding
     // on the policy's uplinks that exist now (refresh()), releases the lock and prints.
-    // "publish NAME" takes steps 1-7 too (with "publish yes" in the policy), then binds fd 3
-    // in /run/netns (publish()); "unpublish NAME" takes them without step 5 (its entry is
+    // "publish NAME" takes steps 1-7 too (with "publish yes" in the policy), then links
+    // /run/netns/NAME to a mount point of fd 3 in published_dir (publish()); "unpublish
+    // NAME" takes them without step 5 (its entry is
     // checked instead, in unpublish()) and without step 6 (its own entries are always
     // the caller's to remove).
     sanitize();
@@ -419,14 +465,14 @@ int main(int argc, char** argv)
     check(lock_fd >= 0, failed, sys, "cannot open '%s'", lock_path);
 
     if (publishing) {
-        std::string path = published_path(uid, argv[2]);
         if (command == Command::publish)
-            publish(path, uid, allowance);
+            publish(uid, argv[2], allowance);
         else
-            unpublish(path, uid);
+            unpublish(uid, argv[2]);
         close(std::exchange(lock_fd, -1));
         check(dprintf(STDOUT_FILENO, "v1 %s %s\n",
-                      command == Command::publish ? "published" : "unpublished", path.c_str()) > 0,
+                      command == Command::publish ? "published" : "unpublished",
+                      published_path(uid, argv[2]).c_str()) > 0,
               failed, sys, "cannot write the result");
         return 0;
     }

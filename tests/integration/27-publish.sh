@@ -29,7 +29,7 @@ as_host() { nsenter -t "$TB_HOST_MNT" -m -n -- "$@"; }
 entry() { echo "nsjv-$TB_UID1-$1"; }
 # published NAME: the entry is a namespace mounted there, in the host's mount namespace.
 published() { [[ $(as_host stat -f -c %T "/run/netns/$(entry "$1")" 2>/dev/null) == nsfs ]]; }
-unpublished() { [[ ! -e /run/netns/$(entry "$1") ]]; }
+unpublished() { [[ ! -e /run/netns/$(entry "$1") && ! -L /run/netns/$(entry "$1") ]]; }
 user_ls() { tb_as "$TB_USER1" "$TB_LAUNCHER" ls "$@"; }
 
 # ---- published while it runs, gone after stop
@@ -48,6 +48,20 @@ if tb_wait_output pub 60 '^started$'; then
         "$(stat -L -c %i "/proc/$app/ns/net")"
     tb_check "pub: ls --json names it" grep -q "\"published\":\"/run/netns/$(entry pub)\"" \
         <<<"$(user_ls --json)"
+    # Another user holding it open would keep the namespace (its veth, its address, its
+    # place in the limits) after the sandbox ends: only root may open it.
+    for who in "$TB_USER2" "$TB_USER1"; do
+        tb_is "pub: $who cannot open the entry (it leads into a directory of root's alone)" \
+            "$(as_host setpriv --reuid="$(id -u "$who")" --regid="$(id -g "$who")" --clear-groups \
+                "$TB_PY" -c 'import errno, os, sys
+try:
+    os.open(sys.argv[1], os.O_RDONLY)
+    print("opened")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "/run/netns/$(entry pub)")" EACCES
+    done
+    tb_check "pub (control): the entry is a link root's tools follow" \
+        test -L "/run/netns/$(entry pub)"
     tb_as "$TB_USER1" "$TB_LAUNCHER" stop pub >/dev/null 2>&1
     tb_wait 20 unpublished pub
     tb_check "pub: gone after stop" unpublished pub
@@ -162,6 +176,15 @@ hs_refused "unpublish of a file root put there" 3 \
 tb_is "unpublish of a file root put there: unchanged" "$(cat "/run/netns/$(entry planted)")" \
     "not a namespace"
 rm -f "/run/netns/$(entry planted)"
+ln -s /etc/passwd "/run/netns/$(entry link)"
+passwd_before=$(stat -c '%i %s %Y' /etc/passwd)
+hs_refused "unpublish of a link root put there to another file" 3 \
+    "refused: the entry in /run/netns is not a published sandbox" hs_helper "$TB_USER1" - \
+    unpublish link
+tb_is "unpublish of a link root put there: the link and its target are untouched" \
+    "$(readlink "/run/netns/$(entry link)") $(stat -c '%i %s %Y' /etc/passwd)" \
+    "/etc/passwd $passwd_before"
+rm -f "/run/netns/$(entry link)"
 tb_as "$TB_USER1" "$TB_LAUNCHER" stop other >/dev/null 2>&1
 tb_wait_exit other 20
 tb_check "other: gone after stop" unpublished other

@@ -230,6 +230,7 @@ TEST_CASE("the command line: exactly one verb after argv[0]")
     for (const char* bad : {"", "-x", "../x", "a/b", "Work", "a.b", "a b", "aaaaaaaaaaaaaaaaaaaaaaaaa"})
         CHECK_MESSAGE(of({"nsjail-vpn-helper", "publish", bad}) == Command::refused, bad);
     CHECK(published_path(64001, "work") == "/run/netns/nsjv-64001-work");
+    CHECK(published_target(64001, "work") == "/run/nsjail-vpn-netns/nsjv-64001-work");
     CHECK(of({"anything", "--version"}) == Command::version);
     CHECK(of({}) == Command::refused);
     CHECK(of({"nsjail-vpn-helper"}) == Command::refused);
