@@ -275,13 +275,7 @@ int exec(const std::string& name, const std::vector<std::string>& command, bool 
         (void)!chdir("/");
     }
 
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    for (int sig : supervisor::forwarded)
-        sigaddset(&set, sig);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    UniqueFd signals(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    UniqueFd signals = supervisor::block_signals();
 
     int p[2];
     if (!signals || pipe2(p, O_CLOEXEC) < 0) {

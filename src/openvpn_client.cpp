@@ -101,7 +101,7 @@ void remember(Client& c, const std::string& line)
 
 } // namespace
 
-Result<Client> start(const Context& ctx)
+Result<Client> spawn(const Context& ctx, Exec exec)
 {
     int log[2];
     auto hook = channel::pair();
@@ -111,7 +111,7 @@ Result<Client> start(const Context& ctx)
 
     pid_t pid = fork();
     if (pid == 0)
-        exec_client(ctx, log_w.get(), hook->second.get());
+        exec(ctx, log_w.get(), hook->second.get());
     if (pid < 0)
         return fail("cannot start the VPN client: " + sys::why(errno));
 
@@ -121,6 +121,11 @@ Result<Client> start(const Context& ctx)
     c.hook = std::move(hook->first);
     fcntl(c.log.get(), F_SETFL, O_NONBLOCK);
     return c;
+}
+
+Result<Client> start(const Context& ctx)
+{
+    return spawn(ctx, exec_client);
 }
 
 bool drain_log(Client& c)

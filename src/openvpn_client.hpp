@@ -35,6 +35,11 @@ struct Client {
 // CAP_NET_ADMIN as its only (ambient) capability.
 Result<Client> start(const Context& ctx);
 
+// What start() and script::start() share: pipes for the log and the hook, and a fork in
+// which exec runs (it never returns) with the write ends.
+using Exec = void (*)(const Context& ctx, int log_w, int hook_w);
+Result<Client> spawn(const Context& ctx, Exec exec);
+
 // Reads what any client printed; shows it with -v; remembers what explains a failure
 // and whether OpenVPN restarted its connection or completed one. Returns false at end
 // of file.

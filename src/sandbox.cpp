@@ -30,17 +30,6 @@ namespace nsjv::sandbox {
 
 namespace {
 
-UniqueFd block_signals()
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    for (int sig : supervisor::forwarded)
-        sigaddset(&set, sig);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-}
-
 // The child's uid and gid map to themselves, so the app is the user, not "root",
 // inside. An unprivileged writer may map only its own ids, and only after denying
 // setgroups: the user keeps the supplementary groups it has (access through them
@@ -347,7 +336,7 @@ Result<UniqueFd> listen_as(const std::string& dir, const std::string& name, Uniq
 
 int run(Context& ctx)
 {
-    UniqueFd signals = block_signals();
+    UniqueFd signals = supervisor::block_signals();
     auto control = channel::pair();
     if (!control || !signals) {
         log::error("cannot set up the sandbox: %s", sys::why(errno).c_str());

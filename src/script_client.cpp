@@ -5,8 +5,6 @@
 #include "log.hpp"
 #include "sys.hpp"
 
-#include <cerrno>
-#include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -54,24 +52,11 @@ std::vector<std::string> environment()
 
 Result<openvpn::Client> start(const Context& ctx)
 {
-    int log[2];
-    auto hook = channel::pair();
-    if (pipe2(log, O_CLOEXEC) < 0 || !hook)
-        return fail("cannot create pipes for the VPN client: " + sys::why(errno));
-    UniqueFd log_r(log[0]), log_w(log[1]);
-
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_client(ctx, log_w.get(), hook->second.get());
-    if (pid < 0)
-        return fail("cannot start the VPN client: " + sys::why(errno));
-    openvpn::Client c;
-    std::string program = ctx.command.argv.front();
-    c.program = program.substr(program.rfind('/') + 1);
-    c.pid = pid;
-    c.log = std::move(log_r);
-    c.hook = std::move(hook->first);
-    fcntl(c.log.get(), F_SETFL, O_NONBLOCK);
+    auto c = openvpn::spawn(ctx, exec_client);
+    if (c) {
+        const std::string& program = ctx.command.argv.front();
+        c->program = program.substr(program.rfind('/') + 1);
+    }
     return c;
 }
 

@@ -101,17 +101,6 @@ void event(const State& s, const char* name, const std::string& address = "")
     finish(s, "fail " + std::to_string(exit_failure));
 }
 
-UniqueFd block_signals()
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    for (int sig : forwarded)
-        sigaddset(&set, sig);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-}
-
 // Turns IPv6 off in the current network namespace before any interface but lo
 // exists: an interface that comes up would otherwise get an fe80:: address.
 int disable_ipv6()
@@ -945,6 +934,17 @@ void obey(State& s)
 }
 
 } // namespace
+
+UniqueFd block_signals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (int sig : forwarded)
+        sigaddset(&set, sig);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+}
 
 void run(Context& ctx, UniqueFd control)
 {

@@ -14,6 +14,10 @@ namespace nsjv::supervisor {
 // The signals the launcher passes on to the app.
 inline constexpr int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
+// Blocks SIGCHLD and the forwarded signals, and returns a signalfd (close-on-exec,
+// non-blocking) that reads them: how the launcher, `exec` and the supervisor wait for them.
+UniqueFd block_signals();
+
 // How long `nsjail-vpn stop` lets the apps end after SIGTERM, before SIGKILL.
 inline constexpr int stop_grace_seconds = 5;
 
