@@ -203,6 +203,22 @@ tb_is "password: no file written during the run holds it" \
     "$(for f in $written; do grep -l -F -e "$TB_OC_PASS" "$f" 2>/dev/null; done)" ""
 tb_diag "$(wc -l <<<"$written") files written during the run were searched"
 tb_diag_file "$TB_T/pass.err"
+# Sanitizer build: LeakSanitizer cannot work in a traced process, and the defaults that
+# turn it off there (tests/lib/sanitizer-defaults.cpp) look at TracerPid, which reads 0
+# inside the sandbox's PID namespace, where strace (outside) has no pid. The hooks strace
+# followed there leave that one note and nothing else; only such notes are discarded.
+if [[ -n $TB_SANITIZE ]]; then
+    discarded=0
+    for f in $(find "$TB_SAN_DIR" -type f -newer "$TB_T/before-pass-run" 2>/dev/null); do
+        if grep -q 'LeakSanitizer does not work under ptrace' "$f" &&
+            ! grep -v -e 'LeakSanitizer has encountered a fatal error' -e '==HINT: ' "$f" |
+            grep -q .; then
+            rm -f "$f"
+            discarded=$((discarded + 1))
+        fi
+    done
+    tb_diag "$discarded notes of LeakSanitizer under ptrace from the traced run discarded"
+fi
 
 # ---- a wrong password, a refused option
 echo wrong-password >"$TB_T/wrong-pass"
